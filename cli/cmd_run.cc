@@ -1,0 +1,17 @@
+// Placeholder: the command is registered so the CLI lists it; its issue replaces this file.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+
+namespace ferry::cli {
+
+void RegisterRun(CLI::App& app, Context& ctx) {
+  auto* sub = app.add_subcommand("run", "(not implemented yet)");
+  sub->allow_extras();
+  sub->callback([&ctx] {
+    ctx.exit_code = ReportError(ctx, Status::Usage("'run' is not implemented yet"));
+  });
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,17 @@
+// Placeholder: the command is registered so the CLI lists it; its issue replaces this file.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+
+namespace ferry::cli {
+
+void RegisterSpec(CLI::App& app, Context& ctx) {
+  auto* sub = app.add_subcommand("spec", "(not implemented yet)");
+  sub->allow_extras();
+  sub->callback([&ctx] {
+    ctx.exit_code = ReportError(ctx, Status::Usage("'spec' is not implemented yet"));
+  });
+}
+
+}  // namespace ferry::cli
