@@ -20,6 +20,5 @@ void RegisterExportImport(CLI::App& app, Context& ctx);
 void RegisterCache(CLI::App& app, Context& ctx);
 void RegisterVerify(CLI::App& app, Context& ctx);
 void RegisterSpec(CLI::App& app, Context& ctx);
-void RegisterDemo(CLI::App& app, Context& ctx);
 
 }  // namespace ferry::cli

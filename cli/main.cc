@@ -34,7 +34,6 @@ int main(int argc, char** argv) {
   cli::RegisterCache(app, ctx);
   cli::RegisterVerify(app, ctx);
   cli::RegisterSpec(app, ctx);
-  cli::RegisterDemo(app, ctx);
 
   // Real implementations are created before any callback runs (CLI11 runs callbacks in parse).
   app.parse_complete_callback([&] {
