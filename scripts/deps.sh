@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   # build
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config git
-  libcurl4-openssl-dev libarchive-dev libssl-dev libsqlite3-dev libzstd-dev libbz2-dev liblzma-dev
+  zlib1g-dev libcurl4-openssl-dev libarchive-dev libssl-dev libsqlite3-dev libzstd-dev libbz2-dev liblzma-dev
   nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev catch2
   # fixtures (independent tools that make real packages, channels and wheels)
   libarchive-tools zstd conda-package-handling python3-zstandard python3-build python3-wheel-whl
