@@ -424,8 +424,8 @@ Status ExtractConda(Extractor& ex, const std::string& archive_path) {
 
 // Builds the manifest of a conda package from info/paths.json (or the legacy info/files,
 // info/has_prefix, info/no_link) and checks it against what was extracted.
-Result<Manifest> CondaManifest(const Extractor& ex) {
-  Manifest m;
+Result<PackageManifest> CondaManifest(const Extractor& ex) {
+  PackageManifest m;
   m.kind = "conda";
   const std::string info = ex.dest() + "/info/";
   auto index_text = ReadWholeFile(info + "index.json");
@@ -592,8 +592,8 @@ Result<Manifest> CondaManifest(const Extractor& ex) {
   return m;
 }
 
-Manifest WheelManifest(const Extractor& ex) {
-  Manifest m;
+PackageManifest WheelManifest(const Extractor& ex) {
+  PackageManifest m;
   m.kind = "wheel";
   for (const auto& [path, rec] : ex.files()) {
     ManifestEntry e;
@@ -619,7 +619,7 @@ Status ExtractPackage(const std::string& archive_path, const std::string& filena
                       const std::string& dest_dir) {
   Extractor ex(filename, dest_dir);
   FERRY_RETURN_IF_ERROR(ex.Open());
-  Manifest manifest;
+  PackageManifest manifest;
   if (EndsWith(filename, ".conda")) {
     FERRY_RETURN_IF_ERROR(ExtractConda(ex, archive_path));
   } else if (EndsWith(filename, ".tar.bz2")) {
@@ -638,7 +638,7 @@ Status ExtractPackage(const std::string& archive_path, const std::string& filena
   } else {
     FERRY_ASSIGN_OR_RETURN(manifest, CondaManifest(ex));
   }
-  return WriteFileAtomically(dest_dir + "/" + kManifestName, SerializeManifest(manifest), 0644,
+  return WriteFileAtomically(dest_dir + "/" + kManifestName, SerializePackageManifest(manifest), 0644,
                              /*sync=*/false);
 }
 

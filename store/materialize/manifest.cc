@@ -22,7 +22,7 @@ std::vector<std::string_view> SplitTabs(std::string_view line) {
 
 }  // namespace
 
-std::string SerializeManifest(const Manifest& m) {
+std::string SerializePackageManifest(const PackageManifest& m) {
   std::string out;
   out.reserve(64 + m.entries.size() * 120);
   out += "ferry-manifest\t1\t" + m.kind + "\t" + (m.noarch.empty() ? "-" : m.noarch) + "\n";
@@ -47,8 +47,8 @@ std::string SerializeManifest(const Manifest& m) {
   return out;
 }
 
-Result<Manifest> ParseManifest(std::string_view text, const std::string& origin) {
-  Manifest m;
+Result<PackageManifest> ParsePackageManifest(std::string_view text, const std::string& origin) {
+  PackageManifest m;
   size_t pos = 0;
   int line_no = 0;
   auto bad = [&](const std::string& why) {

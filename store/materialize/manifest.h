@@ -33,14 +33,14 @@ struct ManifestEntry {
   std::string target;        // kSymlink
 };
 
-struct Manifest {
+struct PackageManifest {
   std::string kind;    // "conda" | "wheel"
   std::string noarch;  // "" | "generic" | "python"
   std::vector<ManifestEntry> entries;
 };
 
-std::string SerializeManifest(const Manifest& m);
+std::string SerializePackageManifest(const PackageManifest& m);
 // Parses the text above. Error (kIntegrity) naming `origin` and the line on malformed input.
-Result<Manifest> ParseManifest(std::string_view text, const std::string& origin);
+Result<PackageManifest> ParsePackageManifest(std::string_view text, const std::string& origin);
 
 }  // namespace ferry::store
