@@ -59,8 +59,7 @@ class Extractor {
   }
 
   Status Open() {
-    if (::mkdir(dest_.c_str(), 0755) != 0 && errno != EEXIST)
-      return ErrnoStatus("creating", dest_);
+    FERRY_RETURN_IF_ERROR(MakeDirs(dest_));
     root_fd_ = ::open(dest_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (root_fd_ < 0) return ErrnoStatus("opening", dest_);
     buf_.resize(1 << 18);
