@@ -4,7 +4,10 @@
 //           names its env file), with SigV4 negative tests and cross-checks against the
 //           independent aws CLI (/usr/bin/aws).
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -484,4 +487,106 @@ TEST_CASE("s3 store: cross-check with the aws CLI both ways", "[s3]") {
   CHECK((*ls)[0].size == (20u << 20));
   REQUIRE(s->Download("from-aws.bin", t.path + "/back.bin", up_sha).ok());
   CHECK(*Sha256File(t.path + "/back.bin") == up_sha);
+}
+
+// ---- web identity (the Kubernetes IRSA flow) end to end -------------------------------------
+namespace {
+
+// A fake STS on a free loopback port (Debian's python3): AssumeRoleWithWebIdentity with the
+// right token and role returns the radosgw user's keys as "temporary" credentials; anything
+// else is an STS error. Every call is appended to `calls`.
+const char* kFakeSts = R"PY(
+import http.server, sys, urllib.parse
+portfile, token, role, calls = sys.argv[1:5]
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        q = urllib.parse.parse_qs(body, keep_blank_values=True)
+        with open(calls, "a") as f: f.write(q.get("Action", [""])[0] + "\n")
+        if q.get("Action") == ["AssumeRoleWithWebIdentity"] and q.get("RoleArn") == [role] \
+                and q.get("WebIdentityToken") == [token] and q.get("RoleSessionName"):
+            code, xml = 200, ("<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
+                "<Credentials><AccessKeyId>TESTKEY</AccessKeyId><SecretAccessKey>TESTSECRET"
+                "</SecretAccessKey><SessionToken></SessionToken><Expiration>2099-01-01T00:00:00Z"
+                "</Expiration></Credentials></AssumeRoleWithWebIdentityResult>"
+                "</AssumeRoleWithWebIdentityResponse>")
+        else:
+            code, xml = 400, ("<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken"
+                "</Code><Message>bad token</Message></Error></ErrorResponse>")
+        data = xml.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(portfile + ".tmp", "w").write(str(s.server_address[1]))
+import os; os.rename(portfile + ".tmp", portfile)
+s.serve_forever()
+)PY";
+
+struct FakeSts {
+  pid_t pid = -1;
+  std::string url, calls;
+  FakeSts(const std::string& dir, const std::string& token, const std::string& role) {
+    std::string script = dir + "/sts.py";
+    std::ofstream(script) << kFakeSts;
+    std::string portfile = dir + "/sts.port";
+    calls = dir + "/sts.calls";
+    std::vector<std::string> args = {"/usr/bin/python3", script, portfile, token, role, calls};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    REQUIRE(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
+    for (int i = 0; i < 200 && !fs::exists(portfile); ++i) usleep(25000);
+    REQUIRE(fs::exists(portfile));
+    url = "http://127.0.0.1:" + ReadAll(portfile);
+  }
+  ~FakeSts() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("s3 store: web identity token file -> STS -> signed S3 requests", "[s3]") {
+  TempDir t;
+  const std::string token = "eyJhbGciOiJSUzI1NiJ9.k8s-service-account.sig";
+  const std::string role = "arn:aws:iam::123456789012:role/ferry-ci";
+  FakeSts sts(t.path, token, role);
+  std::ofstream(t.path + "/token") << token << "\n";
+  auto env = Rgw().env;
+  env.erase("AWS_ACCESS_KEY_ID");
+  env.erase("AWS_SECRET_ACCESS_KEY");
+  env["AWS_WEB_IDENTITY_TOKEN_FILE"] = t.path + "/token";
+  env["AWS_ROLE_ARN"] = role;
+  env["AWS_ENDPOINT_URL_STS"] = sts.url;
+  auto cfg = LoadAwsConfig(MapEnv(env), "/nonexistent");
+  REQUIRE(cfg.ok());
+  REQUIRE(cfg->UsesWebIdentity());
+  S3Options o;
+  o.config = *cfg;
+  o.bucket = Rgw().bucket;
+  o.prefix = "webid";
+  S3ObjectStore s(o, Rgw().http);
+  REQUIRE(s.Put("v1/envs/w.json", "web identity", {}).ok());
+  CHECK(**s.Get("v1/envs/w.json") == "web identity");
+  CHECK(s.List("v1/")->size() == 1);
+  // The temporary credentials are cached until they near expiry: one STS call.
+  CHECK(ReadAll(sts.calls) == "AssumeRoleWithWebIdentity\n");
+
+  // A token STS rejects: a clear error naming STS's code, never the token.
+  std::ofstream(t.path + "/token") << "forged-token";
+  S3ObjectStore bad(o, Rgw().http);
+  Status st = bad.Put("v1/envs/x.json", "x", {});
+  REQUIRE_FALSE(st.ok());
+  INFO(st.message());
+  CHECK(st.code() == Code::kUser);
+  CHECK(st.message().find("InvalidIdentityToken") != std::string::npos);
+  CHECK(st.message().find(role) != std::string::npos);
+  CHECK(st.message().find("forged-token") == std::string::npos);
 }
