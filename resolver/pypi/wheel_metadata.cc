@@ -222,6 +222,29 @@ std::vector<Result<FetchedMetadata>> WheelMetadataFetcher::FetchAll(
         continue;
       }
     }
+    if (f.url.rfind("file://", 0) == 0) {  // a directory index: read the files directly
+      std::string path = f.url.substr(7);
+      if (f.has_core_metadata) {
+        if (auto md = fs_.ReadFile(path + ".metadata"); md.ok()) {
+          finish(i, std::move(md).value(), MetadataSource::kMetadataFile);
+          continue;
+        }
+      }
+      auto whole = fs_.ReadFile(path);
+      if (!whole.ok()) {
+        fail(i, whole.status());
+        continue;
+      }
+      if (!f.sha256.empty() && Sha256Hex(*whole) != f.sha256) {
+        fail(i, Status::Integrity(f.url + ": sha256 mismatch: expected " + f.sha256 + ", got " +
+                                  Sha256Hex(*whole)));
+        continue;
+      }
+      auto raw = ExtractMetadataFromWheelBytes(*whole, f.url);
+      if (raw.ok()) finish(i, std::move(raw).value(), MetadataSource::kFullDownload);
+      else fail(i, raw.status());
+      continue;
+    }
     st[i].stage = f.has_core_metadata ? Stage::kMetadataFile : Stage::kTail;
   }
 
