@@ -11,10 +11,11 @@
 #        What the server does (test-services.md §6): static files with Range (incl. suffix and
 #        multi-range), ETag and Last-Modified with If-None-Match / If-Modified-Since -> 304,
 #        and PEP 691 content negotiation under /simple/: a request whose Accept names
-#        application/vnd.pypi.simple.v1+json gets DIR/simple/<project>/index.json with that
+#        application/vnd.pypi.simple.v1+json gets ROOT/simple/<project>/index.json with that
 #        Content-Type, any other gets index.html (text/html); "Vary: Accept" is sent.
 #        Logs stay in DIR: access.log (one line per request: status, Range, If-None-Match,
-#        If-Modified-Since, Accept, User-Agent) and error.log. On failure the logs' tails are printed.
+#        If-Modified-Since, Accept, User-Agent, connection serial) and error.log. On failure the
+#        logs' tails are printed.
 # stop:  SIGTERM (then SIGKILL after 5 s) to the nginx whose command line names DIR/nginx.conf.
 #        Idempotent. Logs are kept.
 set -euo pipefail
