@@ -217,8 +217,10 @@ void ConditionalCreate(ObjectStore& s) {
   for (int i = 0; i < 6; ++i) {
     threads.emplace_back([&, i] {
       Status r = s.Put("v1/names/race/tag", "writer " + std::to_string(i), cond);
-      if (r.ok()) ++wins;
-      else if (r.message().find("already exists") != std::string::npos) ++exists;
+      if (r.ok())
+        ++wins;
+      else if (r.message().find("already exists") != std::string::npos)
+        ++exists;
     });
   }
   for (auto& th : threads) th.join();
@@ -278,6 +280,8 @@ void Files(ObjectStore& s, uint64_t big_size) {
   CHECK(ReadAll(out_dir + "/small") == ReadAll(small));
   REQUIRE(s.Download(key, out_dir + "/small-nohash", std::nullopt).ok());
   CHECK(ReadAll(out_dir + "/small-nohash") == ReadAll(small));
+  REQUIRE(s.Download(key, t.path + "/new/sub/dir/small", small_sha).ok());
+  CHECK(ReadAll(t.path + "/new/sub/dir/small") == ReadAll(small));
 
   // A blob whose content does not match the expected digest (a corrupted remote):
   // kIntegrity and nothing left behind.
@@ -412,9 +416,8 @@ TEST_CASE("s3 store: more than 1000 keys (default page size)", "[s3]") {
 }
 
 TEST_CASE("s3 store: a wrong secret is SignatureDoesNotMatch and never printed", "[s3]") {
-  auto s = Rgw().Make("auth", [](S3Options& o) {
-    o.config.credentials.secret_access_key = "WRONGSECRETVALUE";
-  });
+  auto s = Rgw().Make(
+      "auth", [](S3Options& o) { o.config.credentials.secret_access_key = "WRONGSECRETVALUE"; });
   Status st = s->Put("x", "y", {});
   REQUIRE_FALSE(st.ok());
   INFO(st.message());
@@ -468,12 +471,14 @@ TEST_CASE("s3 store: cross-check with the aws CLI both ways", "[s3]") {
   REQUIRE(s->Put("v1/envs/e1.json", "{\"manifest\":1}", {}).ok());
 
   // aws lists exactly our keys with our sizes ...
-  std::string listing = Rgw().Aws("s3api list-objects-v2 --bucket " + Rgw().bucket +
-                                  " --prefix xcheck/ --query 'Contents[].[Key,Size]' --output text");
+  std::string listing =
+      Rgw().Aws("s3api list-objects-v2 --bucket " + Rgw().bucket +
+                " --prefix xcheck/ --query 'Contents[].[Key,Size]' --output text");
   CHECK(listing.find("xcheck/" + key + "\t" + std::to_string(3 << 20)) != std::string::npos);
   CHECK(listing.find("xcheck/v1/envs/e1.json\t14") != std::string::npos);
   // ... and downloads the same bytes.
-  Rgw().Aws("s3 cp s3://" + Rgw().bucket + "/xcheck/" + key + " " + t.path + "/theirs.bin --only-show-errors");
+  Rgw().Aws("s3 cp s3://" + Rgw().bucket + "/xcheck/" + key + " " + t.path +
+            "/theirs.bin --only-show-errors");
   CHECK(*Sha256File(t.path + "/theirs.bin") == sha);
 
   // The other way: an object uploaded by aws (multipart: 20 MB) is read by us identically.

@@ -95,8 +95,8 @@ IniFile ParseIni(std::string_view text) {
 
 Result<AwsConfig> LoadAwsConfig(const EnvLookup& env, const std::string& home) {
   AwsConfig cfg;
-  std::string profile = NonEmpty(env, "AWS_PROFILE").value_or(
-      NonEmpty(env, "AWS_DEFAULT_PROFILE").value_or("default"));
+  std::string profile = NonEmpty(env, "AWS_PROFILE")
+                            .value_or(NonEmpty(env, "AWS_DEFAULT_PROFILE").value_or("default"));
   bool profile_explicit = NonEmpty(env, "AWS_PROFILE") || NonEmpty(env, "AWS_DEFAULT_PROFILE");
 
   std::string creds_path = NonEmpty(env, "AWS_SHARED_CREDENTIALS_FILE")
@@ -112,8 +112,10 @@ Result<AwsConfig> LoadAwsConfig(const EnvLookup& env, const std::string& home) {
   const std::map<std::string, std::string>* config_sec = nullptr;
   if (auto it = creds_ini.find(profile); it != creds_ini.end()) creds_sec = &it->second;
   std::string config_name = profile == "default" ? "default" : "profile " + profile;
-  if (auto it = config_ini.find(config_name); it != config_ini.end()) config_sec = &it->second;
-  else if (auto it2 = config_ini.find(profile); it2 != config_ini.end()) config_sec = &it2->second;
+  if (auto it = config_ini.find(config_name); it != config_ini.end())
+    config_sec = &it->second;
+  else if (auto it2 = config_ini.find(profile); it2 != config_ini.end())
+    config_sec = &it2->second;
   if (profile_explicit && !creds_sec && !config_sec) {
     return Status::User("AWS profile '" + profile + "' (AWS_PROFILE) is not defined in " +
                         creds_path + " or " + config_path);
@@ -127,9 +129,12 @@ Result<AwsConfig> LoadAwsConfig(const EnvLookup& env, const std::string& home) {
   };
 
   // Region.
-  if (auto r = NonEmpty(env, "AWS_REGION")) cfg.region = *r;
-  else if (auto r2 = NonEmpty(env, "AWS_DEFAULT_REGION")) cfg.region = *r2;
-  else if (auto r3 = get(config_sec, "region")) cfg.region = *r3;
+  if (auto r = NonEmpty(env, "AWS_REGION"))
+    cfg.region = *r;
+  else if (auto r2 = NonEmpty(env, "AWS_DEFAULT_REGION"))
+    cfg.region = *r2;
+  else if (auto r3 = get(config_sec, "region"))
+    cfg.region = *r3;
 
   // Credentials.
   auto env_key = NonEmpty(env, "AWS_ACCESS_KEY_ID");
@@ -158,7 +163,8 @@ Result<AwsConfig> LoadAwsConfig(const EnvLookup& env, const std::string& home) {
     cfg.role_session_name = get(config_sec, "role_session_name").value_or("");
     cfg.credential_source = "web identity (profile " + profile + ")";
   }
-  if (cfg.role_session_name.empty()) cfg.role_session_name = "ferry-" + std::to_string(::time(nullptr));
+  if (cfg.role_session_name.empty())
+    cfg.role_session_name = "ferry-" + std::to_string(::time(nullptr));
 
   // Endpoint.
   std::optional<std::string> endpoint = NonEmpty(env, "AWS_ENDPOINT_URL_S3");
@@ -241,13 +247,12 @@ Result<TemporaryCredentials> ParseStsCredentials(std::string_view xml) {
 Result<TemporaryCredentials> AssumeRoleWithWebIdentity(HttpClient& http, const AwsConfig& cfg) {
   auto token = ReadWholeFile(cfg.web_identity_token_file);
   if (!token) {
-    return Status::User("cannot read the web identity token file " +
-                        cfg.web_identity_token_file + " (AWS_WEB_IDENTITY_TOKEN_FILE)");
+    return Status::User("cannot read the web identity token file " + cfg.web_identity_token_file +
+                        " (AWS_WEB_IDENTITY_TOKEN_FILE)");
   }
   std::string tok = Trim(*token);
   if (tok.empty()) {
-    return Status::User("the web identity token file " + cfg.web_identity_token_file +
-                        " is empty");
+    return Status::User("the web identity token file " + cfg.web_identity_token_file + " is empty");
   }
   HttpRequest req;
   req.method = "POST";
@@ -255,8 +260,9 @@ Result<TemporaryCredentials> AssumeRoleWithWebIdentity(HttpClient& http, const A
   req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                  {"Accept", "application/xml"}};
   req.body = "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=" +
-             UriEncode(cfg.role_arn, true) + "&RoleSessionName=" +
-             UriEncode(cfg.role_session_name, true) + "&WebIdentityToken=" + UriEncode(tok, true);
+             UriEncode(cfg.role_arn, true) +
+             "&RoleSessionName=" + UriEncode(cfg.role_session_name, true) +
+             "&WebIdentityToken=" + UriEncode(tok, true);
   auto resp = http.Send(req);
   if (!resp.ok()) return resp.status().WithContext("STS AssumeRoleWithWebIdentity");
   auto creds = ParseStsCredentials(resp->body);

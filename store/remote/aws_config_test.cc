@@ -53,7 +53,8 @@ class FakeHttp : public HttpClient {
   }
 };
 
-const char* kStsOk = R"(<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+const char* kStsOk =
+    R"(<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleWithWebIdentityResult>
     <SubjectFromWebIdentityToken>system:serviceaccount:ns:sa</SubjectFromWebIdentityToken>
     <Credentials>
@@ -214,8 +215,9 @@ TEST_CASE("aws config: AssumeRoleWithWebIdentity request", "[awscfg]") {
         std::string::npos);
 
   http.status = 403;
-  http.body = "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error>"
-              "</ErrorResponse>";
+  http.body =
+      "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error>"
+      "</ErrorResponse>";
   auto denied = AssumeRoleWithWebIdentity(http, cfg);
   REQUIRE_FALSE(denied.ok());
   CHECK(denied.status().message().find("AccessDenied") != std::string::npos);

@@ -122,8 +122,8 @@ Result<std::string> WriteTemp(const std::string& dest, std::string_view data, in
   if (st.ok() && expected_sha256) {
     std::string got = h.HexDigest();
     if (got != *expected_sha256) {
-      st = Status::Integrity(what + ": sha256 mismatch: expected " + *expected_sha256 +
-                             ", got " + got);
+      st = Status::Integrity(what + ": sha256 mismatch: expected " + *expected_sha256 + ", got " +
+                             got);
     }
   }
   if (!st.ok()) {
@@ -141,6 +141,8 @@ bool ValidKeyChar(char c) {
 }  // namespace
 
 Status FsyncDirectory(const std::string& dir) { return FsyncDir(dir); }
+
+Status MakeDirs(const std::string& dir) { return MkdirP(dir); }
 
 std::string TempPathNextTo(const std::string& dest) { return TempName(DirName(dest)); }
 
@@ -166,8 +168,8 @@ Status ValidateObjectKey(const std::string& key) {
 
 Status CopyVerifiedAtomic(int src_fd, const std::string& src_name, const std::string& dest_path,
                           const std::optional<std::string>& expected_sha256) {
-  FERRY_ASSIGN_OR_RETURN(std::string tmp, WriteTemp(dest_path, {}, src_fd, src_name,
-                                                    expected_sha256, src_name));
+  FERRY_ASSIGN_OR_RETURN(std::string tmp,
+                         WriteTemp(dest_path, {}, src_fd, src_name, expected_sha256, src_name));
   return Publish(tmp, dest_path, false, dest_path);
 }
 
@@ -220,8 +222,7 @@ Status FileObjectStore::Download(const std::string& key, const std::string& dest
   return st;
 }
 
-Status FileObjectStore::Put(const std::string& key, std::string_view data,
-                            const PutOptions& opts) {
+Status FileObjectStore::Put(const std::string& key, std::string_view data, const PutOptions& opts) {
   FERRY_ASSIGN_OR_RETURN(std::string path, PathOf(key));
   FERRY_ASSIGN_OR_RETURN(std::string tmp,
                          WriteTemp(path, data, -1, "", opts.sha256, "uploading " + key));

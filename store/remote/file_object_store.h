@@ -24,8 +24,7 @@ class FileObjectStore : public ObjectStore {
   Status Download(const std::string& key, const std::string& dest_path,
                   const std::optional<std::string>& expected_sha256) override;
   Status Put(const std::string& key, std::string_view data, const PutOptions& opts) override;
-  Status PutFile(const std::string& key, const std::string& path,
-                 const PutOptions& opts) override;
+  Status PutFile(const std::string& key, const std::string& path, const PutOptions& opts) override;
   Result<std::optional<uint64_t>> Head(const std::string& key) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
 
@@ -45,6 +44,9 @@ Status ValidateObjectKey(const std::string& key);
 // fsyncs and renames into place. Used by file:// Download. Exposed for the S3 backend's tests.
 Status CopyVerifiedAtomic(int src_fd, const std::string& src_name, const std::string& dest_path,
                           const std::optional<std::string>& expected_sha256);
+
+// mkdir -p. Ok if it exists; kUser naming the directory otherwise.
+Status MakeDirs(const std::string& dir);
 
 // fsync(2) of a directory (after a rename into it). kUser naming the directory on failure.
 Status FsyncDirectory(const std::string& dir);

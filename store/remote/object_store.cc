@@ -23,7 +23,8 @@ Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& url, Htt
     FERRY_ASSIGN_OR_RETURN(opts.config, LoadAwsConfig(ProcessEnv(), home ? home : ""));
     return std::unique_ptr<ObjectStore>(std::make_unique<S3ObjectStore>(std::move(opts), http));
   }
-  return Status::Usage("unsupported store URL '" + url + "' (use file:///path or s3://bucket/prefix)");
+  return Status::Usage("unsupported store URL '" + url +
+                       "' (use file:///path or s3://bucket/prefix)");
 }
 
 }  // namespace ferry::store

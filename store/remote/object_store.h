@@ -42,7 +42,7 @@ class ObjectStore {
   virtual Result<std::optional<std::string>> Get(const std::string& key) = 0;
 
   // Streams an object to a local file path, atomically (temp + rename), using parallel ranged
-  // GETs (8-16 MB) for large objects. If expected_sha256 is given, the bytes are re-hashed and
+  // GETs (8-16 MB) for large objects. Missing parent directories of `dest_path` are created. If expected_sha256 is given, the bytes are re-hashed and
   // a mismatch is kIntegrity with nothing left at `dest`. Not-found is kUser naming the key.
   virtual Status Download(const std::string& key, const std::string& dest_path,
                           const std::optional<std::string>& expected_sha256) = 0;

@@ -38,8 +38,8 @@ std::string Sanitize(std::string_view s, size_t max = 300) {
 bool ValidBucket(const std::string& b) {
   if (b.size() < 3 || b.size() > 63) return false;
   for (char c : b)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '.' || c == '-'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-'))
       return false;
   return std::isalnum(static_cast<unsigned char>(b.front())) &&
          std::isalnum(static_cast<unsigned char>(b.back()));
@@ -152,7 +152,8 @@ Result<AwsCredentials> S3ObjectStore::Credentials() {
   if (!cfg.credentials.empty()) return cfg.credentials;
   if (cfg.UsesWebIdentity()) {
     auto now = std::chrono::system_clock::now();
-    if (creds_.empty() || (creds_temporary_ && now + std::chrono::minutes(5) >= creds_expiration_)) {
+    if (creds_.empty() ||
+        (creds_temporary_ && now + std::chrono::minutes(5) >= creds_expiration_)) {
       auto t = AssumeRoleWithWebIdentity(http_, cfg);
       if (!t.ok()) return t.status().WithContext("getting S3 credentials for " + Describe());
       creds_ = t->credentials;
@@ -201,19 +202,24 @@ Status S3ObjectStore::ErrorFrom(const std::string& op, const HttpRequest& req,
   std::string text = "S3 " + op + " " + RedactUrl(req.url) + ": HTTP " +
                      std::to_string(resp.status) + (code.empty() ? "" : " " + code) +
                      (message.empty() ? "" : ": " + message);
-  static const char* kAuth[] = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied",
-                                "ExpiredToken", "InvalidToken", "TokenRefreshRequired",
-                                "AuthorizationHeaderMalformed", "RequestTimeTooSkewed",
+  static const char* kAuth[] = {"SignatureDoesNotMatch",
+                                "InvalidAccessKeyId",
+                                "AccessDenied",
+                                "ExpiredToken",
+                                "InvalidToken",
+                                "TokenRefreshRequired",
+                                "AuthorizationHeaderMalformed",
+                                "RequestTimeTooSkewed",
                                 "InvalidSecurity"};
-  bool auth = resp.status == 403 ||
-              std::any_of(std::begin(kAuth), std::end(kAuth), [&](const char* c) { return code == c; });
+  bool auth = resp.status == 403 || std::any_of(std::begin(kAuth), std::end(kAuth),
+                                                [&](const char* c) { return code == c; });
   if (code == "XAmzContentSHA256Mismatch" || code == "BadDigest" || code == "InvalidDigest") {
     return Status::Integrity(text + " (the uploaded bytes do not match their sha256)");
   }
   if (auth) {
     return Status::User(text + " (check the S3 credentials, from " +
-                        options_.config.credential_source + ", and AWS_REGION=" +
-                        options_.config.region + ")");
+                        options_.config.credential_source +
+                        ", and AWS_REGION=" + options_.config.region + ")");
   }
   if (code == "NoSuchBucket") return Status::User(text + " (bucket " + options_.bucket + ")");
   if (resp.status >= 500 || resp.status == 429 || resp.status == 0) return Status::Network(text);
@@ -308,8 +314,7 @@ Result<std::vector<ObjectInfo>> S3ObjectStore::List(const std::string& prefix) {
   return out;
 }
 
-Status S3ObjectStore::Put(const std::string& key, std::string_view data,
-                          const PutOptions& opts) {
+Status S3ObjectStore::Put(const std::string& key, std::string_view data, const PutOptions& opts) {
   FERRY_RETURN_IF_ERROR(ValidateObjectKey(key));
   std::string sha = Sha256Hex(data);
   if (opts.sha256 && *opts.sha256 != sha) {
@@ -357,7 +362,8 @@ Status S3ObjectStore::PutFile(const std::string& key, const std::string& path,
     req.body_file_offset = 0;
     req.body_file_length = size;
     auto resp = http_.Send(req);
-    if (!resp.ok()) return resp.status().WithContext("S3 PUT " + path + " to " + Describe() + "/" + key);
+    if (!resp.ok())
+      return resp.status().WithContext("S3 PUT " + path + " to " + Describe() + "/" + key);
     if (resp->status == 200) return Status::Ok();
     if (resp->status == 412 && opts.if_none_match)
       return Status::User("object " + key + " already exists in " + Describe());
@@ -417,7 +423,8 @@ Status S3ObjectStore::MultipartUpload(const std::string& key, const std::string&
   }
 
   // 2. Initiate.
-  FERRY_ASSIGN_OR_RETURN(HttpRequest init, Signed("POST", full, {{"uploads", ""}}, {}, kEmptySha256));
+  FERRY_ASSIGN_OR_RETURN(HttpRequest init,
+                         Signed("POST", full, {{"uploads", ""}}, {}, kEmptySha256));
   init.headers.emplace_back("Content-Type", "application/octet-stream");
   auto init_resp = http_.Send(init);
   if (!init_resp.ok()) return init_resp.status().WithContext(what);
@@ -442,9 +449,8 @@ Status S3ObjectStore::MultipartUpload(const std::string& key, const std::string&
     uint64_t last = std::min(nparts, first + batch);
     std::vector<HttpRequest> reqs;
     for (uint64_t i = first; i < last; ++i) {
-      auto r = Signed("PUT", full,
-                      {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload_id}}, {},
-                      part_sha[i]);
+      auto r = Signed("PUT", full, {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload_id}},
+                      {}, part_sha[i]);
       if (!r.ok()) return abort(r.status());
       r->body_file = path;
       r->body_file_offset = i * part;
@@ -463,8 +469,8 @@ Status S3ObjectStore::MultipartUpload(const std::string& key, const std::string&
       }
       etags[i] = results[j]->Header("etag");
       if (etags[i].empty()) {
-        return abort(Status::Network("S3 UploadPart " + RedactUrl(reqs[j].url) +
-                                     ": response has no ETag"));
+        return abort(
+            Status::Network("S3 UploadPart " + RedactUrl(reqs[j].url) + ": response has no ETag"));
       }
     }
   }
@@ -486,7 +492,8 @@ Status S3ObjectStore::MultipartUpload(const std::string& key, const std::string&
   if (!done_resp.ok()) return abort(done_resp.status().WithContext(what + ": completing"));
   if (done_resp->status == 412 && opts.if_none_match)
     return abort(Status::User("object " + key + " already exists in " + Describe()));
-  if (done_resp->status != 200) return abort(ErrorFrom("CompleteMultipartUpload", *done, *done_resp));
+  if (done_resp->status != 200)
+    return abort(ErrorFrom("CompleteMultipartUpload", *done, *done_resp));
   // A 200 response can still carry an <Error> (the failure happened after the headers).
   auto doc = ParseXml(done_resp->body);
   if (!doc.ok() || doc->LocalName() != "CompleteMultipartUploadResult") {
@@ -506,7 +513,8 @@ Status S3ObjectStore::Download(const std::string& key, const std::string& dest_p
   FERRY_ASSIGN_OR_RETURN(HttpRequest head, Signed("HEAD", full, {}, {}, kEmptySha256));
   auto head_resp = http_.Send(head);
   if (!head_resp.ok()) return head_resp.status().WithContext(what);
-  if (head_resp->status == 404) return Status::User("object " + key + " not found in " + Describe());
+  if (head_resp->status == 404)
+    return Status::User("object " + key + " not found in " + Describe());
   if (head_resp->status != 200) return ErrorFrom("HEAD", head, *head_resp);
   auto size_opt = ParseU64(head_resp->Header("content-length"));
   if (!size_opt) return Status::Network(what + ": HEAD response has no valid Content-Length");
@@ -515,6 +523,7 @@ Status S3ObjectStore::Download(const std::string& key, const std::string& dest_p
 
   // 2. Parallel ranged GETs into a temp file next to the destination.
   std::string dir = DirName(dest_path);
+  FERRY_RETURN_IF_ERROR(MakeDirs(dir));
   std::string tmp = TempPathNextTo(dest_path);
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (fd.get() < 0) return Status::User("cannot create " + tmp + ": " + Errno());
@@ -545,8 +554,9 @@ Status S3ObjectStore::Download(const std::string& key, const std::string& dest_p
       auto r = Signed("GET", full, {}, h, kEmptySha256);
       if (!r.ok()) return fail(r.status());
       if (nchunks > 1) {
-        r->range = std::make_pair((*pieces)[i].offset,
-                                  std::optional<uint64_t>((*pieces)[i].offset + (*pieces)[i].length - 1));
+        r->range =
+            std::make_pair((*pieces)[i].offset,
+                           std::optional<uint64_t>((*pieces)[i].offset + (*pieces)[i].length - 1));
       }
       r->sink = [pieces, i, out_fd, tmp](std::string_view data) -> Status {
         Piece& p = (*pieces)[i];
@@ -610,8 +620,8 @@ Status S3ObjectStore::Download(const std::string& key, const std::string& dest_p
     }
     if (*got != *expected_sha256) {
       ::unlink(tmp.c_str());
-      return Status::Integrity(what + ": sha256 mismatch: expected " + *expected_sha256 +
-                               ", got " + *got);
+      return Status::Integrity(what + ": sha256 mismatch: expected " + *expected_sha256 + ", got " +
+                               *got);
     }
   }
   if (::rename(tmp.c_str(), dest_path.c_str()) != 0) {

@@ -54,8 +54,7 @@ class S3ObjectStore : public ObjectStore {
   Status Download(const std::string& key, const std::string& dest_path,
                   const std::optional<std::string>& expected_sha256) override;
   Status Put(const std::string& key, std::string_view data, const PutOptions& opts) override;
-  Status PutFile(const std::string& key, const std::string& path,
-                 const PutOptions& opts) override;
+  Status PutFile(const std::string& key, const std::string& path, const PutOptions& opts) override;
   Result<std::optional<uint64_t>> Head(const std::string& key) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
 

@@ -63,8 +63,8 @@ class FakeS3 : public HttpClient {
   std::map<std::string, std::string> objects;
   std::vector<HttpRequest> log;
   std::map<std::string, std::map<int, std::string>> uploads;
-  int fail_part = -1;             // respond 500 to this part number
-  bool corrupt_ranges = false;    // flip a byte in ranged responses
+  int fail_part = -1;           // respond 500 to this part number
+  bool corrupt_ranges = false;  // flip a byte in ranged responses
   bool complete_error_200 = false;
   std::string forced_error_code;  // every request answers 403 with this code
   std::mutex mu;
@@ -121,7 +121,8 @@ class FakeS3 : public HttpClient {
       return resp;
     }
     if (r.method == "PUT") {
-      if (Hdr(r, "if-none-match") == "*" && objects.count(key)) return Resp(412, ErrorXml("PreconditionFailed"));
+      if (Hdr(r, "if-none-match") == "*" && objects.count(key))
+        return Resp(412, ErrorXml("PreconditionFailed"));
       objects[key] = body;
       return Resp(200);
     }
@@ -396,7 +397,8 @@ TEST_CASE("s3 store: error mapping", "[s3unit]") {
   http.forced_error_code = "SignatureDoesNotMatch";
   Status st = s.Put("k", "v", {});
   CHECK(st.code() == Code::kUser);
-  CHECK(st.message().find("S3 PUT http://fake:9000/bkt/pre/fix/k: HTTP 403 SignatureDoesNotMatch: nope") == 0);
+  CHECK(st.message().find(
+            "S3 PUT http://fake:9000/bkt/pre/fix/k: HTTP 403 SignatureDoesNotMatch: nope") == 0);
   CHECK(st.message().find("AWS_ACCESS_KEY_ID") != std::string::npos);
   CHECK(st.message().find("SECRETKEY") == std::string::npos);
 

@@ -115,9 +115,8 @@ TEST_CASE("sigv4: session token is signed and sent; header values are trimmed", 
   CHECK(s.canonical_request.find("host:127.0.0.1:7480\n") != std::string::npos);
   CHECK(s.canonical_request.find("x-amz-meta-a:x y\n") != std::string::npos);
   CHECK(s.canonical_request.find("x-amz-security-token:TOKEN\n") != std::string::npos);
-  CHECK(s.authorization.find(
-            "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-meta-a;"
-            "x-amz-security-token,") != std::string::npos);
+  CHECK(s.authorization.find("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-meta-a;"
+                             "x-amz-security-token,") != std::string::npos);
   // A different secret gives a different signature.
   AwsCredentials wrong = c;
   wrong.secret_access_key = "other";

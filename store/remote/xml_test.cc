@@ -29,7 +29,8 @@ TEST_CASE("xml: ListObjectsV2 response", "[xml]") {
 }
 
 TEST_CASE("xml: namespaces prefixes, CDATA, comments, self-closing", "[xml]") {
-  auto r = ParseXml("<a:Root xmlns:a='x'><!-- c --><a:Item/><a:V><![CDATA[<raw>&]]></a:V></a:Root>");
+  auto r =
+      ParseXml("<a:Root xmlns:a='x'><!-- c --><a:Item/><a:V><![CDATA[<raw>&]]></a:V></a:Root>");
   REQUIRE(r.ok());
   CHECK(r->LocalName() == "Root");
   CHECK(r->Child("Item") != nullptr);
@@ -45,8 +46,7 @@ TEST_CASE("xml: malformed and hostile input is rejected", "[xml]") {
   CHECK_FALSE(ParseXml("<a>&#x110000;</a>").ok());
   CHECK_FALSE(ParseXml("<a></a><b></b>").ok());
   CHECK_FALSE(ParseXml("<a x=1></a>").ok());
-  CHECK_FALSE(
-      ParseXml("<!DOCTYPE lol [<!ENTITY lol \"lol\">]><a>&lol;</a>").ok());
+  CHECK_FALSE(ParseXml("<!DOCTYPE lol [<!ENTITY lol \"lol\">]><a>&lol;</a>").ok());
   std::string deep;
   for (int i = 0; i < 100; ++i) deep += "<a>";
   for (int i = 0; i < 100; ++i) deep += "</a>";
@@ -55,6 +55,4 @@ TEST_CASE("xml: malformed and hostile input is rejected", "[xml]") {
   CHECK(d.status().message().find("64 levels") != std::string::npos);
 }
 
-TEST_CASE("xml: escape", "[xml]") {
-  CHECK(XmlEscape("a<b>&\"'") == "a&lt;b&gt;&amp;&quot;&apos;");
-}
+TEST_CASE("xml: escape", "[xml]") { CHECK(XmlEscape("a<b>&\"'") == "a&lt;b&gt;&amp;&quot;&apos;"); }
