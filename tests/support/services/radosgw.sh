@@ -97,6 +97,7 @@ osd max object name len = 460
 osd max object namespace len = 64
 [client.rgw]
 rgw frontends = beast endpoint=127.0.0.1:$PORT
+rgw dns name = localhost
 rgw data = $D/rgw
 CONF
 C=(-c "$D/ceph.conf")
