@@ -226,6 +226,11 @@ std::vector<Result<FetchedMetadata>> WheelMetadataFetcher::FetchAll(
       std::string path = f.url.substr(7);
       if (f.has_core_metadata) {
         if (auto md = fs_.ReadFile(path + ".metadata"); md.ok()) {
+          if (!f.core_metadata_sha256.empty() && Sha256Hex(*md) != f.core_metadata_sha256) {
+            fail(i, Status::Integrity(f.url + ".metadata: sha256 mismatch: expected " +
+                                      f.core_metadata_sha256 + ", got " + Sha256Hex(*md)));
+            continue;
+          }
           finish(i, std::move(md).value(), MetadataSource::kMetadataFile);
           continue;
         }
