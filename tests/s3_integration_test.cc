@@ -291,6 +291,12 @@ void Files(ObjectStore& s, uint64_t big_size) {
   CHECK(bad.message().find("sha256 mismatch") != std::string::npos);
   CHECK_FALSE(fs::exists(out_dir + "/corrupt"));
 
+  // An empty object round-trips with its digest.
+  REQUIRE(s.Put("v1/blobs/sha256/e3/empty", "", {}).ok());
+  REQUIRE(s.Download("v1/blobs/sha256/e3/empty", out_dir + "/empty", Sha256Hex("")).ok());
+  CHECK(fs::file_size(out_dir + "/empty") == 0);
+  fs::remove(out_dir + "/empty");
+
   // Missing object.
   Status nf = s.Download("v1/blobs/sha256/00/missing", out_dir + "/missing", std::nullopt);
   CHECK(nf.code() == Code::kUser);
