@@ -393,6 +393,15 @@ TEST_CASE("s3 store: files, multipart upload and parallel ranged download", "[s3
     o.download_chunk = 8ull << 20;
   });
   Files(*s, 40ull << 20);
+  // Conditional create through the multipart path (If-None-Match on the completion).
+  TempDir t;
+  std::string f = t.path + "/mp.bin";
+  WriteRandomFile(f, 20ull << 20, 9);
+  PutOptions cond;
+  cond.if_none_match = true;
+  REQUIRE(s->PutFile("v1/names/mp/tag", f, cond).ok());
+  Status again = s->PutFile("v1/names/mp/tag", f, cond);
+  CHECK(again.message().find("already exists") != std::string::npos);
   // The independent client sees a multipart object (ETag "...-5") with the same bytes.
   auto listing = Rgw().Aws("s3api list-objects-v2 --bucket " + Rgw().bucket +
                            " --prefix files/v1/blobs/sha256/ --output json");

@@ -64,6 +64,7 @@ class FakeS3 : public HttpClient {
   std::vector<HttpRequest> log;
   std::map<std::string, std::map<int, std::string>> uploads;
   int fail_part = -1;           // respond 500 to this part number
+  int fail_range_at = -1;       // transport error after this many bytes of a ranged GET
   bool corrupt_ranges = false;  // flip a byte in ranged responses
   bool complete_error_200 = false;
   std::string forced_error_code;  // every request answers 403 with this code
@@ -173,6 +174,10 @@ class FakeS3 : public HttpClient {
     if (r.sink) {
       // Deliver in a few chunks, as a real client would.
       for (size_t off = 0; off < data.size(); off += 100000) {
+        if (r.range && fail_range_at >= 0 && off >= static_cast<size_t>(fail_range_at) &&
+            r.range->first > 0) {
+          return Status::Network("connection reset by fake peer: " + RedactUrl(r.url));
+        }
         Status st = r.sink(std::string_view(data).substr(off, 100000));
         if (!st.ok()) return st;
       }
@@ -414,4 +419,85 @@ TEST_CASE("s3 store: error mapping", "[s3unit]") {
   Status nc = n.Put("k", "v", {});
   CHECK(nc.code() == Code::kUser);
   CHECK(nc.message().find("no AWS credentials") != std::string::npos);
+}
+
+TEST_CASE("s3 store: a transport failure mid-download leaves nothing behind", "[s3unit]") {
+  TempDir t;
+  FakeS3 http;
+  S3Options o = Opts();
+  o.download_chunk = 1 << 20;
+  S3ObjectStore s(o, http);
+  std::string data(3 << 20, 'z');
+  http.objects["pre/fix/blob"] = data;
+  http.fail_range_at = 200000;
+  Status st = s.Download("blob", t.path + "/d/out", Sha256Hex(data));
+  CHECK(st.code() == Code::kNetwork);
+  CHECK(st.message().find("connection reset") != std::string::npos);
+  CHECK_FALSE(fs::exists(t.path + "/d/out"));
+  CHECK(fs::is_empty(t.path + "/d"));
+}
+
+namespace {
+// Routes http://sts:1/ to a canned STS answer (counting calls), everything else to FakeS3.
+class StsAndS3 : public HttpClient {
+ public:
+  FakeS3 s3;
+  int sts_calls = 0;
+  std::string expiration = "2099-01-01T00:00:00Z";
+  Result<HttpResponse> Send(const HttpRequest& r) override {
+    if (r.url.rfind("http://sts:1/", 0) != 0) return s3.Send(r);
+    ++sts_calls;
+    HttpResponse resp;
+    resp.status = 200;
+    resp.body =
+        "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+        "<AccessKeyId>ASIA" +
+        std::to_string(sts_calls) +
+        "</AccessKeyId><SecretAccessKey>S"
+        "</SecretAccessKey><SessionToken>TOKEN</SessionToken><Expiration>" +
+        expiration +
+        "</Expiration></Credentials></AssumeRoleWithWebIdentityResult>"
+        "</AssumeRoleWithWebIdentityResponse>";
+    return resp;
+  }
+  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
+    std::vector<Result<HttpResponse>> out;
+    for (const auto& r : rs) out.push_back(Send(r));
+    return out;
+  }
+};
+}  // namespace
+
+TEST_CASE("s3 store: web-identity credentials are cached and refreshed before expiry", "[s3unit]") {
+  TempDir t;
+  std::ofstream(t.path + "/token") << "jwt";
+  S3Options o = Opts();
+  o.config.credentials = {};
+  o.config.web_identity_token_file = t.path + "/token";
+  o.config.role_arn = "arn:aws:iam::1:role/r";
+  o.config.role_session_name = "s";
+  o.config.sts_endpoint = "http://sts:1";
+  StsAndS3 http;
+  {
+    S3ObjectStore s(o, http);
+    REQUIRE(s.Put("a", "1", {}).ok());
+    REQUIRE(s.Put("b", "2", {}).ok());
+    CHECK(http.sts_calls == 1);
+    const HttpRequest& last = http.s3.log.back();
+    CHECK(Hdr(last, "x-amz-security-token") == "TOKEN");
+    CHECK(Hdr(last, "authorization").find("Credential=ASIA1/") != std::string::npos);
+  }
+  // Credentials that expire within 5 minutes are fetched again for the next request.
+  auto soon = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() +
+                                                   std::chrono::minutes(2));
+  char buf[32];
+  std::tm tm{};
+  gmtime_r(&soon, &tm);
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  http.expiration = buf;
+  http.sts_calls = 0;
+  S3ObjectStore s(o, http);
+  REQUIRE(s.Put("a", "1", {}).ok());
+  REQUIRE(s.Put("b", "2", {}).ok());
+  CHECK(http.sts_calls == 2);
 }
