@@ -72,6 +72,10 @@ class DependencyProvider {
   virtual std::string VersionSetText(VersionSetId vs) = 0;
   virtual std::string SolvableText(SolvableId s) = 0;
   virtual std::string SolvableVersionText(SolvableId s) = 0;
+
+  // Optional sentence explaining why `vs` has no candidates ("the channels have numpy 1.26.4,
+  // 1.26.3", "the target provides __glibc 2.28"); "" when there is nothing to add.
+  virtual std::string MissingHint(VersionSetId vs) { return ""; }
 };
 
 }  // namespace ferry::solve

@@ -710,8 +710,14 @@ std::string Solver::Explain(ClauseId conflict) {
     std::string text = req_text(rec);
     std::vector<std::string> out;
     if (rec.candidates.empty()) {
+      std::string hint;
+      for (VersionSetId vs : rec.version_sets) {
+        std::string h = p_.MissingHint(vs);
+        if (!h.empty()) hint += (hint.empty() ? " (" : "; ") + h;
+      }
+      if (!hint.empty()) hint += ")";
       out.push_back(text + (top ? " cannot be installed because no candidates were found"
-                                : ", for which no candidates were found"));
+                                : ", for which no candidates were found") + hint);
       std::vector<std::vector<std::string>> kids;
       for (VersionSetId vs : rec.version_sets) {
         NameId name = p_.VersionSetName(vs);

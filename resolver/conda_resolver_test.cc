@@ -1,0 +1,202 @@
+#include "resolver/conda_resolver.h"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "resolver/index/channel_loader.h"
+#include "src/platform/posix_fs.h"
+
+namespace ferry::resolver {
+namespace {
+
+// An HttpClient that must not be used (file:// channels only).
+class NoHttp : public HttpClient {
+ public:
+  Result<HttpResponse> Send(const HttpRequest& r) override {
+    return Status::Network("no network in this test: " + r.url);
+  }
+  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
+    std::vector<Result<HttpResponse>> out;
+    for (const auto& r : rs) out.push_back(Send(r));
+    return out;
+  }
+};
+
+class CollectingReporter : public Reporter {
+ public:
+  void Warn(std::string_view m) override { warnings.emplace_back(m); }
+  std::vector<std::string> warnings;
+};
+
+std::string FixtureDir() { return std::string(FERRY_BINARY_DIR) + "/fixtures"; }
+
+bool HaveFixtures() {
+  std::ifstream f(FixtureDir() + "/channel/linux-64/repodata.json");
+  return f.good();
+}
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/ferry-resolver-test-XXXXXX";
+  return std::string(mkdtemp(tmpl));
+}
+
+TEST_CASE("conda resolver: fixture cases (cases.json)") {
+  if (!HaveFixtures()) {
+    WARN("fixtures not generated (ninja fixtures); skipping");
+    return;
+  }
+  std::ifstream in(FixtureDir() + "/cases.json");
+  nlohmann::json cases = nlohmann::json::parse(in);
+  PosixFileSystem fs;
+  NoHttp http;
+  std::string cache = TempDir();
+  for (int pass = 0; pass < 2; ++pass) {  // cold, then from the parsed cache
+    for (const auto& c : cases["cases"]) {
+      RequirementSet req;
+      for (const auto& s : c["specs"]) req.conda.push_back(s);
+      req.channels = {"file://" + FixtureDir() + "/" + cases.value("channel", "channel")};
+      req.platform = c["platform"];
+      if (c.contains("virtual")) {
+        for (auto& [k, v] : c["virtual"].items()) req.virtual_overrides[k] = v;
+      }
+      INFO("case " << c["id"].get<std::string>() << " pass " << pass);
+      CollectingReporter rep;
+      auto out = ResolveConda(req, http, fs, cache, rep);
+      REQUIRE(out.ok());
+      if (pass == 1) CHECK(out->stats.subdirs_from_cache == 2);
+      if (c["outcome"] == "solvable") {
+        INFO(out->explanation);
+        REQUIRE(out->solved);
+        if (c.contains("expect")) {
+          for (auto& [name, want] : c["expect"].items()) {
+            std::string got;
+            for (const auto& p : out->packages) {
+              if (p.name == name) got = p.version + " " + p.build;
+            }
+            std::string w = want;
+            INFO("package " << name << " got '" << got << "' want '" << w << "'");
+            CHECK(got.compare(0, w.size(), w) == 0);
+            if (w.find(' ') == std::string::npos) CHECK(got.size() > w.size());
+            if (w.find(' ') == std::string::npos) CHECK(got[w.size()] == ' ');
+          }
+        }
+        for (const auto& p : out->packages) {
+          CHECK(p.sha256.size() == 64);
+          CHECK(p.url.find(p.filename) != std::string::npos);
+          CHECK(p.name.rfind("__", 0) != 0);
+        }
+      } else {
+        REQUIRE_FALSE(out->solved);
+        for (const auto& name : c["conflict"]) {
+          INFO(out->explanation);
+          CHECK(out->explanation.find(name.get<std::string>()) != std::string::npos);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("conda resolver: .conda preferred over .tar.bz2 and explanations are exact") {
+  if (!HaveFixtures()) return;
+  PosixFileSystem fs;
+  NoHttp http;
+  RequirementSet req;
+  req.channels = {FixtureDir() + "/channel/"};  // plain path, trailing slash
+  req.platform = "linux-64";
+  req.conda = {"diamond-a"};
+  auto out = ResolveConda(req, http, fs, "", NullReporter());
+  REQUIRE(out.ok());
+  REQUIRE(out->solved);
+  for (const auto& p : out->packages) {
+    if (p.name == "diamond-a") CHECK(p.filename == "diamond-a-2.0-h_ferry_0.conda");
+  }
+  req.conda = {"needs-new-glibc"};
+  out = ResolveConda(req, http, fs, "", NullReporter());
+  REQUIRE(out.ok());
+  REQUIRE_FALSE(out->solved);
+  CHECK(out->explanation ==
+        "The following requirements conflict:\n"
+        "└─ needs-new-glibc cannot be installed because none of its candidates can be:\n"
+        "   └─ needs-new-glibc 1.0 would require\n"
+        "      └─ __glibc >=99, for which no candidates were found (the target platform "
+        "provides __glibc 2.28 0; override it with __glibc=VERSION)\n");
+}
+
+TEST_CASE("conda resolver: bad records are skipped with warnings, broken files are errors") {
+  if (!HaveFixtures()) return;
+  PosixFileSystem fs;
+  NoHttp http;
+  CollectingReporter rep;
+  RequirementSet req;
+  req.channels = {"file://" + FixtureDir() + "/channel-broken"};
+  req.platform = "linux-64";
+  req.conda = {"good"};
+  auto out = ResolveConda(req, http, fs, "", rep);
+  REQUIRE(out.ok());
+  CHECK(out->solved);
+  req.conda = {"bad-version"};
+  out = ResolveConda(req, http, fs, "", rep);
+  REQUIRE(out.ok());
+  CHECK_FALSE(out->solved);
+  req.conda = {"bad-depends"};
+  out = ResolveConda(req, http, fs, "", rep);
+  REQUIRE(out.ok());
+  CHECK_FALSE(out->solved);
+  std::string all;
+  for (const auto& w : rep.warnings) all += w + "\n";
+  INFO(all);
+  CHECK(all.find("bad-version") != std::string::npos);
+  CHECK(all.find("channel-broken, file linux-64/repodata.json") != std::string::npos);
+
+  // Truncated repodata: an error naming channel and file.
+  std::ifstream t(FixtureDir() + "/channel-broken/linux-64/repodata-truncated.json");
+  std::stringstream ss;
+  ss << t.rdbuf();
+  auto idx = SubdirIndex::FromJson(ss.str(), {"file:///x", "linux-64", "repodata.json"}, rep);
+  REQUIRE_FALSE(idx.ok());
+  CHECK(idx.status().message().find("channel file:///x, file linux-64/repodata.json") == 0);
+
+  // Unreachable channel.
+  req.channels = {"http://127.0.0.1:9/none"};
+  out = ResolveConda(req, http, fs, "", rep);
+  REQUIRE_FALSE(out.ok());
+  CHECK(out.status().code() == Code::kNetwork);
+  CHECK(out.status().message().find("channel http://127.0.0.1:9/none") == 0);
+}
+
+TEST_CASE("repodata: index, cache round trip, .conda dedup") {
+  std::string json = R"({"info":{"subdir":"linux-64"},"packages":{
+    "a-1.0-0.tar.bz2":{"name":"a","version":"1.0","build":"0","build_number":0,"depends":["b"],"sha256":"x"},
+    "a-1.1-0.tar.bz2":{"name":"a","version":"1.1","build":"0","build_number":0,"depends":[],"timestamp":1700000000},
+    "noname-1-0.tar.bz2":{"version":"1","build":"0"}},
+    "packages.conda":{"a-1.0-0.conda":{"name":"a","version":"1.0","build":"0","depends":["b >=2"],"track_features":"f1 f2"}}})";
+  CollectingReporter rep;
+  auto idx = SubdirIndex::FromJson(json, {"https://h/ch", "linux-64", "repodata.json"}, rep);
+  REQUIRE(idx.ok());
+  CHECK((*idx)->record_count() == 3);
+  CHECK(rep.warnings.size() == 1);
+  auto check = [](const SubdirIndex& i) {
+    auto recs = i.Records("a", NullReporter());
+    REQUIRE(recs.size() == 2);
+    const specs::PackageRecord* a10 = recs[0].version.str() == "1.0" ? &recs[0] : &recs[1];
+    CHECK(a10->fn == "a-1.0-0.conda");
+    CHECK(a10->depends == std::vector<std::string>{"b >=2"});
+    CHECK(a10->track_features == std::vector<std::string>{"f1", "f2"});
+    CHECK(a10->url == "https://h/ch/linux-64/a-1.0-0.conda");
+    const specs::PackageRecord* a11 = recs[0].version.str() == "1.1" ? &recs[0] : &recs[1];
+    CHECK(a11->timestamp == 1700000000000LL);
+  };
+  check(**idx);
+  std::string bytes = (*idx)->SerializeCache("k1");
+  auto back = SubdirIndex::FromCache(bytes, {"https://h/ch", "linux-64", "repodata.json"}, "k1");
+  REQUIRE(back.ok());
+  check(**back);
+  CHECK_FALSE(SubdirIndex::FromCache(bytes, {"https://h/ch", "linux-64", "r"}, "k2").ok());
+  CHECK_FALSE(
+      SubdirIndex::FromCache(bytes.substr(0, bytes.size() - 3), {"h", "linux-64", "r"}, "k1").ok());
+}
+
+}  // namespace
+}  // namespace ferry::resolver

@@ -1,0 +1,41 @@
+// Fetching conda channel subdirs: http(s):// channels through HttpClient (repodata.json.zst first,
+// repodata.json when the .zst is 404; conditional revalidation via HttpRequest::use_cache, so a
+// 304 costs no download), file:// channels through FileSystem. The indexed form is kept in a
+// binary cache under `cache_dir` (FERRY_HOME/repodata-cache) keyed by URL + ETag/Last-Modified
+// (file://: URL + size + mtime), so a warm load does not decompress or scan JSON again.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "resolver/index/repodata.h"
+#include "src/fs.h"
+#include "src/http.h"
+#include "src/reporter.h"
+#include "src/status.h"
+
+namespace ferry::resolver {
+
+// "https://host/ch/" -> "https://host/ch"; "/abs/path" -> "file:///abs/path". Other inputs
+// unchanged.
+std::string NormalizeChannelUrl(std::string_view url);
+
+struct LoadStats {
+  bool from_parsed_cache = false;
+  bool http_not_modified = false;
+  uint64_t bytes = 0;  // repodata bytes (uncompressed) indexed or loaded
+};
+
+// Loads `<channel_url>/<subdir>/repodata.json[.zst]`. Errors name the channel and file:
+// unreachable channel (kNetwork), HTTP error status or missing file (kUser/kNetwork), broken or
+// truncated repodata (kUser). A missing `noarch`... is the caller's decision: a 404 for both
+// files is kUser "channel X has no <subdir>/repodata.json". `cache_dir` may be empty (no cache).
+Result<std::unique_ptr<SubdirIndex>> LoadSubdir(const std::string& channel_url,
+                                                const std::string& subdir, HttpClient& http,
+                                                FileSystem& fs, const std::string& cache_dir,
+                                                Reporter& reporter, LoadStats* stats = nullptr);
+
+// Decompresses a zstd frame sequence; kUser on corrupt input (named by `what`).
+Result<std::string> ZstdDecompress(std::string_view data, const std::string& what);
+
+}  // namespace ferry::resolver

@@ -1,0 +1,399 @@
+#include "resolver/index/repodata.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace ferry::resolver {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+std::string Where(const SubdirIndex::Origin& o) {
+  return "channel " + o.channel_url + ", file " + o.subdir + "/" + o.file;
+}
+
+void Pad(std::string* s) {
+  size_t n = s->size();
+  s->resize(n + simdjson::SIMDJSON_PADDING, '\0');
+  s->resize(n);  // capacity keeps the padding; the bytes are readable
+}
+
+// Splits a feature list written as "a b,c".
+void SplitFeatures(std::string_view s, std::vector<std::string>* out) {
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == ',')) ++i;
+    size_t j = i;
+    while (j < s.size() && s[j] != ' ' && s[j] != ',') ++j;
+    if (j > i) out->emplace_back(s.substr(i, j - i));
+    i = j;
+  }
+}
+
+Status StringList(od::value v, std::vector<std::string>* out, const char* field) {
+  od::array arr;
+  if (v.get_array().get(arr)) return Status::User(std::string("'") + field + "' is not a list");
+  for (auto item : arr) {
+    std::string_view s;
+    if (item.get_string().get(s)) {
+      return Status::User(std::string("'") + field + "' has a non-string entry");
+    }
+    out->emplace_back(s);
+  }
+  return Status::Ok();
+}
+
+Result<specs::PackageRecord> ParseRecord(od::parser& parser, std::string_view json,
+                                         size_t capacity, std::string_view filename,
+                                         const SubdirIndex::Origin& origin) {
+  specs::PackageRecord r;
+  od::document doc;
+  if (auto err = parser.iterate(json.data(), json.size(), capacity).get(doc)) {
+    return Status::User(simdjson::error_message(err));
+  }
+  od::object obj;
+  if (doc.get_object().get(obj)) return Status::User("record is not an object");
+  std::string_view version_text;
+  bool has_version = false, has_build = false, has_name = false;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return Status::User("invalid key");
+    od::value v;
+    if (field.value().get(v)) return Status::User("invalid value");
+    if (v.is_null()) continue;
+    std::string_view s;
+    if (key == "name") {
+      if (v.get_string().get(s)) return Status::User("'name' is not a string");
+      r.name = s;
+      has_name = true;
+    } else if (key == "version") {
+      if (v.get_string().get(s)) return Status::User("'version' is not a string");
+      version_text = s;
+      has_version = true;
+      auto parsed = specs::Version::Parse(s);
+      if (!parsed.ok()) return Status::User("invalid version \"" + std::string(s) + "\"");
+      r.version = std::move(parsed).value();
+    } else if (key == "build") {
+      if (v.get_string().get(s)) return Status::User("'build' is not a string");
+      r.build = s;
+      has_build = true;
+    } else if (key == "build_number") {
+      int64_t n;
+      if (v.get_int64().get(n)) return Status::User("'build_number' is not an integer");
+      r.build_number = n;
+    } else if (key == "depends") {
+      FERRY_RETURN_IF_ERROR(StringList(v, &r.depends, "depends"));
+    } else if (key == "constrains") {
+      FERRY_RETURN_IF_ERROR(StringList(v, &r.constrains, "constrains"));
+    } else if (key == "track_features" || key == "features") {
+      auto* out = key == "features" ? &r.features : &r.track_features;
+      if (v.type() == od::json_type::array) {
+        std::vector<std::string> items;
+        FERRY_RETURN_IF_ERROR(StringList(v, &items, "track_features"));
+        for (const auto& i : items) SplitFeatures(i, out);
+      } else if (!v.get_string().get(s)) {
+        SplitFeatures(s, out);
+      }
+    } else if (key == "subdir") {
+      if (!v.get_string().get(s)) r.subdir = s;
+    } else if (key == "noarch") {
+      bool b;
+      if (!v.get_string().get(s)) {
+        r.noarch = specs::ParseNoarch(s);
+      } else if (!v.get_bool().get(b)) {
+        r.noarch = b ? specs::NoarchKind::kGeneric : specs::NoarchKind::kNone;
+      }
+    } else if (key == "timestamp") {
+      int64_t t;
+      double d;
+      if (!v.get_int64().get(t)) {
+      } else if (!v.get_double().get(d)) {
+        t = static_cast<int64_t>(d);
+      } else {
+        return Status::User("'timestamp' is not a number");
+      }
+      // Older records carry seconds; normalize to milliseconds.
+      r.timestamp = t < 253402300799LL ? t * 1000 : t;
+    } else if (key == "md5") {
+      if (!v.get_string().get(s)) r.md5 = s;
+    } else if (key == "sha256") {
+      if (!v.get_string().get(s)) r.sha256 = s;
+    } else if (key == "size") {
+      uint64_t n;
+      if (v.get_uint64().get(n)) return Status::User("'size' is not an integer");
+      r.size = n;
+    } else if (key == "license") {
+      if (!v.get_string().get(s)) r.license = s;
+    } else if (key == "license_family") {
+      if (!v.get_string().get(s)) r.license_family = s;
+    } else if (key == "purls") {
+      std::vector<std::string> p;
+      if (StringList(v, &p, "purls").ok()) r.purls = std::move(p);
+    } else if (key == "python_site_packages_path") {
+      if (!v.get_string().get(s)) r.python_site_packages_path = s;
+    }
+  }
+  if (!has_name) return Status::User("missing 'name'");
+  if (!has_version) return Status::User("missing 'version'");
+  if (!has_build) return Status::User("missing 'build'");
+  (void)version_text;
+  if (r.subdir.empty()) r.subdir = origin.subdir;
+  r.fn = filename;
+  r.channel = origin.channel_url;
+  r.url = origin.channel_url + "/" + origin.subdir + "/" + std::string(filename);
+  return r;
+}
+
+bool EndsWith(std::string_view s, std::string_view suf) {
+  return s.size() >= suf.size() && s.substr(s.size() - suf.size()) == suf;
+}
+
+std::string_view Stem(std::string_view fn) {
+  if (EndsWith(fn, ".conda")) return fn.substr(0, fn.size() - 6);
+  if (EndsWith(fn, ".tar.bz2")) return fn.substr(0, fn.size() - 8);
+  return fn;
+}
+
+// --- binary cache helpers ---
+constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'Y', 'R', 'D', 'C'};
+constexpr char kTrailer[8] = {'E', 'N', 'D', 'F', 'R', 'D', 'C', '\n'};
+
+void PutU32(std::string* out, uint32_t v) {
+  char b[4];
+  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  out->append(b, 4);
+}
+void PutU64(std::string* out, uint64_t v) {
+  PutU32(out, static_cast<uint32_t>(v));
+  PutU32(out, static_cast<uint32_t>(v >> 32));
+}
+void PutStr(std::string* out, std::string_view s) {
+  PutU32(out, static_cast<uint32_t>(s.size()));
+  out->append(s);
+}
+
+struct Reader {
+  const char* p;
+  const char* end;
+  bool ok = true;
+  uint32_t U32() {
+    if (end - p < 4) {
+      ok = false;
+      return 0;
+    }
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    p += 4;
+    return v;
+  }
+  uint64_t U64() {
+    uint64_t lo = U32();
+    uint64_t hi = U32();
+    return lo | (hi << 32);
+  }
+  std::string_view Str() {
+    uint32_t n = U32();
+    if (!ok || static_cast<size_t>(end - p) < n) {
+      ok = false;
+      return {};
+    }
+    std::string_view s(p, n);
+    p += n;
+    return s;
+  }
+};
+
+}  // namespace
+
+Result<specs::PackageRecord> ParseRepodataRecord(std::string_view json, size_t capacity,
+                                                 std::string_view filename,
+                                                 const SubdirIndex::Origin& origin) {
+  od::parser parser;
+  return ParseRecord(parser, json, capacity, filename, origin);
+}
+
+Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJson(std::string json, Origin origin,
+                                                           Reporter& reporter) {
+  std::unique_ptr<SubdirIndex> idx(new SubdirIndex());
+  idx->origin_ = std::move(origin);
+  idx->bytes_ = std::move(json);
+  Pad(&idx->bytes_);
+  const std::string where = Where(idx->origin_);
+  auto bad = [&](simdjson::error_code err) {
+    return Status::User(where + ": invalid repodata (" + simdjson::error_message(err) +
+                        "); the file is truncated or not JSON");
+  };
+  od::parser parser;
+  od::document doc;
+  if (auto err = parser.iterate(idx->bytes_.data(), idx->bytes_.size(), idx->bytes_.capacity())
+                     .get(doc)) {
+    return bad(err);
+  }
+  od::object root;
+  if (auto err = doc.get_object().get(root)) return bad(err);
+  size_t skipped = 0;
+  for (auto field : root) {
+    std::string_view key;
+    if (auto err = field.unescaped_key().get(key)) return bad(err);
+    if (key != "packages" && key != "packages.conda") continue;
+    od::object pkgs;
+    if (auto err = field.value().get_object().get(pkgs)) {
+      return Status::User(where + ": '" + std::string(key) + "' is not an object");
+    }
+    for (auto entry : pkgs) {
+      // The raw key text lives in the document (stable for our lifetime); file names never
+      // need JSON escapes, so a key with a backslash is skipped.
+      od::raw_json_string raw_key;
+      if (auto err = entry.key().get(raw_key)) return bad(err);
+      const char* kp = reinterpret_cast<const char*>(raw_key.raw());
+      const char* doc_end = idx->bytes_.data() + idx->bytes_.size();
+      const char* ke = kp;
+      while (ke < doc_end && *ke != '"' && *ke != '\\') ++ke;
+      std::string_view fn(kp, static_cast<size_t>(ke - kp));
+      std::string_view stable_fn = fn;
+      if (ke >= doc_end) return bad(simdjson::TAPE_ERROR);
+      const bool escaped_key = *ke != '"';
+      od::object rec;
+      if (auto err = entry.value().get_object().get(rec)) {
+        if (err == simdjson::INCORRECT_TYPE) {
+          reporter.Warn(where + ": skipping record " + std::string(fn) + ": not an object");
+          ++skipped;
+          continue;
+        }
+        return bad(err);
+      }
+      std::string_view name;
+      auto name_err = rec.find_field_unordered("name").get_string().get(name);
+      std::string name_copy(name_err ? std::string_view() : name);
+      std::string_view raw;
+      if (auto err = rec.raw_json().get(raw)) return bad(err);
+      if (name_err || name_copy.empty()) {
+        reporter.Warn(where + ": skipping record " + std::string(fn) + ": missing 'name'");
+        ++skipped;
+        continue;
+      }
+      // Keep the name as a view into the record text (the "name" value appears verbatim there
+      // unless escaped; package names never need escapes).
+      size_t pos = raw.find("\"" + name_copy + "\"");
+      std::string_view name_view =
+          pos == std::string_view::npos ? std::string_view() : raw.substr(pos + 1, name_copy.size());
+      if (name_view.empty() || escaped_key) {
+        reporter.Warn(where + ": skipping record " + std::string(fn) + ": escaped name or file");
+        ++skipped;
+        continue;
+      }
+      idx->by_name_[name_view].push_back(Raw{stable_fn, raw});
+      ++idx->record_count_;
+    }
+  }
+  (void)skipped;
+  return idx;
+}
+
+std::string SubdirIndex::SerializeCache(std::string_view key) const {
+  // Names sorted for a deterministic file.
+  std::vector<std::string_view> names;
+  names.reserve(by_name_.size());
+  size_t total = 64 + key.size();
+  for (const auto& [n, recs] : by_name_) {
+    names.push_back(n);
+    total += n.size() + 8;
+    for (const auto& r : recs) total += r.filename.size() + r.json.size() + 8;
+  }
+  std::sort(names.begin(), names.end());
+  std::string out;
+  out.reserve(total);
+  out.append(kMagic, 8);
+  PutU32(&out, kCacheVersion);
+  PutStr(&out, key);
+  PutU64(&out, names.size());
+  for (std::string_view n : names) {
+    const auto& recs = by_name_.at(n);
+    PutStr(&out, n);
+    PutU32(&out, static_cast<uint32_t>(recs.size()));
+    for (const auto& r : recs) {
+      PutStr(&out, r.filename);
+      PutStr(&out, r.json);
+    }
+  }
+  out.append(kTrailer, 8);
+  return out;
+}
+
+Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCache(std::string bytes, Origin origin,
+                                                            std::string_view key) {
+  std::unique_ptr<SubdirIndex> idx(new SubdirIndex());
+  idx->origin_ = std::move(origin);
+  idx->bytes_ = std::move(bytes);
+  Pad(&idx->bytes_);
+  const std::string& b = idx->bytes_;
+  auto corrupt = [&](const std::string& why) {
+    return Status::User("repodata cache for " + Where(idx->origin_) + ": " + why);
+  };
+  if (b.size() < 16 + 8 || std::memcmp(b.data(), kMagic, 8) != 0 ||
+      std::memcmp(b.data() + b.size() - 8, kTrailer, 8) != 0) {
+    return corrupt("not a cache file or truncated");
+  }
+  Reader rd{b.data() + 8, b.data() + b.size() - 8};
+  uint32_t version = rd.U32();
+  if (version != kCacheVersion) return corrupt("unsupported version " + std::to_string(version));
+  if (rd.Str() != key) return corrupt("stale (key mismatch)");
+  uint64_t n = rd.U64();
+  idx->by_name_.reserve(n);
+  for (uint64_t i = 0; i < n && rd.ok; ++i) {
+    std::string_view name = rd.Str();
+    uint32_t count = rd.U32();
+    auto& recs = idx->by_name_[name];
+    recs.reserve(count);
+    for (uint32_t k = 0; k < count && rd.ok; ++k) {
+      std::string_view fn = rd.Str();
+      std::string_view json = rd.Str();
+      recs.push_back(Raw{fn, json});
+    }
+    idx->record_count_ += count;
+  }
+  if (!rd.ok || rd.p != rd.end) return corrupt("corrupt");
+  return idx;
+}
+
+std::vector<specs::PackageRecord> SubdirIndex::Records(std::string_view name,
+                                                       Reporter& reporter) const {
+  std::vector<specs::PackageRecord> out;
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return out;
+  od::parser parser;
+  const char* end = bytes_.data() + bytes_.capacity();
+  // .conda wins over .tar.bz2 of the same name-version-build.
+  std::unordered_map<std::string_view, size_t> by_stem;
+  for (const Raw& raw : it->second) {
+    std::string_view stem = Stem(raw.filename);
+    bool is_conda = EndsWith(raw.filename, ".conda");
+    auto seen = by_stem.find(stem);
+    if (seen != by_stem.end()) {
+      if (!is_conda || EndsWith(out[seen->second].fn, ".conda")) continue;
+    }
+    auto rec = ParseRecord(parser, raw.json, static_cast<size_t>(end - raw.json.data()),
+                           raw.filename, origin_);
+    if (!rec.ok()) {
+      reporter.Warn(Where(origin_) + ": skipping record " + std::string(raw.filename) + ": " +
+                    rec.status().message());
+      continue;
+    }
+    if (rec->name != name) {
+      reporter.Warn(Where(origin_) + ": skipping record " + std::string(raw.filename) +
+                    ": inconsistent name");
+      continue;
+    }
+    if (seen != by_stem.end()) {
+      out[seen->second] = std::move(rec).value();
+    } else {
+      by_stem[stem] = out.size();
+      out.push_back(std::move(rec).value());
+    }
+  }
+  return out;
+}
+
+}  // namespace ferry::resolver

@@ -1,0 +1,76 @@
+// One subdir of a conda channel (its repodata.json), indexed by package name and materialized
+// lazily: building the index only records, per name, where each record's JSON text is (the
+// file is walked once with simdjson On-Demand); a name's records are parsed into
+// specs::PackageRecord only when asked for. `packages` and `packages.conda` both count; a
+// `.conda` and a `.tar.bz2` of the same name-version-build are one record (the `.conda`).
+//
+// The index can be saved in a compact, versioned binary cache (docs/formats/repodata-cache.md):
+// the name directory plus the record texts grouped by name, so a warm load neither decompresses
+// nor scans the channel's JSON.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "src/reporter.h"
+#include "src/specs/package_record.h"
+#include "src/status.h"
+
+namespace ferry::resolver {
+
+class SubdirIndex {
+ public:
+  // Where records come from, for URLs and messages.
+  struct Origin {
+    std::string channel_url;  // normalized, no trailing '/'
+    std::string subdir;       // "linux-64", "noarch"
+    std::string file;         // "repodata.json" / "repodata.json.zst" (for messages)
+  };
+
+  // Indexes a repodata.json document (takes ownership of the bytes). Errors (kUser) name the
+  // channel and file: not JSON, truncated, `packages` not an object. Records without a string
+  // `name` are skipped with a warning on `reporter`.
+  static Result<std::unique_ptr<SubdirIndex>> FromJson(std::string json, Origin origin,
+                                                       Reporter& reporter);
+
+  // Loads an index saved by SerializeCache. `key` must equal the key it was saved with
+  // (URL + validators); a mismatch, wrong version or corrupt file is an error (the caller then
+  // falls back to the JSON).
+  static Result<std::unique_ptr<SubdirIndex>> FromCache(std::string bytes, Origin origin,
+                                                        std::string_view key);
+  // The binary cache form (format version kCacheVersion) tagged with `key`.
+  std::string SerializeCache(std::string_view key) const;
+  static constexpr uint32_t kCacheVersion = 1;
+
+  bool HasName(std::string_view name) const { return by_name_.count(name) > 0; }
+  size_t name_count() const { return by_name_.size(); }
+  size_t record_count() const { return record_count_; }
+  const Origin& origin() const { return origin_; }
+
+  // The records of `name`, parsed on each call (callers cache). A bad record (unparsable
+  // version, missing fields) is skipped with a warning naming the channel, file and record.
+  std::vector<specs::PackageRecord> Records(std::string_view name, Reporter& reporter) const;
+
+ private:
+  struct Raw {
+    std::string_view filename;
+    std::string_view json;
+  };
+  SubdirIndex() = default;
+
+  Origin origin_;
+  std::string bytes_;  // owns everything the views point into (+ simdjson padding)
+  std::unordered_map<std::string_view, std::vector<Raw>> by_name_;
+  size_t record_count_ = 0;
+};
+
+// Parses one repodata record (a JSON object's text, readable with simdjson padding after it).
+// Fills channel/url/fn from the arguments. Errors (kUser) say what is wrong with the record.
+Result<specs::PackageRecord> ParseRepodataRecord(std::string_view json, size_t capacity,
+                                                 std::string_view filename,
+                                                 const SubdirIndex::Origin& origin);
+
+}  // namespace ferry::resolver
