@@ -446,3 +446,28 @@ TEST_CASE("flow: names not imported from metaflow are not ours") {
       "    def start(self): pass\n");
   CHECK(Step(f, "start").kind == StepEnvKind::kNone);
 }
+
+TEST_CASE("flow: the sample flow in examples/flow reads as documented") {
+  std::FILE* f = std::fopen(FERRY_SOURCE_DIR "/examples/flow/train_flow.py", "rb");
+  REQUIRE(f != nullptr);
+  std::string src;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) src.append(buf, n);
+  std::fclose(f);
+  auto r = ReadFlow(src, "train_flow.py");
+  INFO(r.status().message());
+  REQUIRE(r.ok());
+  const FlowFile& flow = r.value();
+  CHECK(flow.flow_class == "TrainFlow");
+  REQUIRE(flow.steps.size() == 7);
+  CHECK(Req(flow, "start").conda == V{"numpy 1.26.4", "pandas 2.2.1", "python 3.11.*"});
+  CHECK(Req(flow, "train").conda ==
+        V{"numpy 1.26.4", "pandas 2.2.1", "python 3.11.*", "scikit-learn 1.4.1", "scipy"});
+  CHECK(Req(flow, "report").pypi == V{"ferry-demo==0.2.0"});
+  CHECK(Step(flow, "publish_local").kind == StepEnvKind::kDisabled);
+  CHECK(Step(flow, "explain").kind == StepEnvKind::kNamed);
+  CHECK(Step(flow, "explain").fetch_at_exec);
+  REQUIRE(flow.environments.size() == 3);
+  CHECK(flow.environments[0].steps == V{"end", "join", "start"});
+}

@@ -276,3 +276,15 @@ TEST_CASE("lock file: SPEC §3 JSON is a subset") {
   CHECK(j.find("\"build\": null") != std::string::npos);  // pypi
   CHECK(j.find("\"md5\"") == std::string::npos);
 }
+
+// Not run by default: `ferry_core_tests "[.sample]"` writes the sample lock to
+// $FERRY_SAMPLE_LOCK, for trying `ferry show` by hand.
+TEST_CASE("lock file: write the sample lock", "[.sample]") {
+  const char* path = std::getenv("FERRY_SAMPLE_LOCK");
+  if (path == nullptr) return;  // nothing to do unless asked
+  std::FILE* f = std::fopen(path, "wb");
+  REQUIRE(f != nullptr);
+  std::string text = WriteLock(Sample());
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
+}
