@@ -627,3 +627,20 @@ TEST_CASE("s3 store: web identity token file -> STS -> signed S3 requests", "[s3
   CHECK(st.message().find(role) != std::string::npos);
   CHECK(st.message().find("forged-token") == std::string::npos);
 }
+
+TEST_CASE("OpenObjectStore: s3:// from the standard AWS environment variables", "[s3]") {
+  auto& rgw = Rgw();
+  for (const char* k : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3",
+                        "AWS_REGION"}) {
+    setenv(k, rgw.env[k].c_str(), 1);
+  }
+  unsetenv("AWS_PROFILE");
+  auto s = OpenObjectStore("s3://" + rgw.bucket + "/opened/", rgw.http);
+  REQUIRE(s.ok());
+  CHECK((*s)->Describe() == "s3://" + rgw.bucket + "/opened");
+  REQUIRE((*s)->Put("v1/reqs/linux-64/r1", "env-id", {}).ok());
+  CHECK(**(*s)->Get("v1/reqs/linux-64/r1") == "env-id");
+  auto listing = rgw.Aws("s3api list-objects-v2 --bucket " + rgw.bucket +
+                         " --prefix opened/ --query 'Contents[].Key' --output text");
+  CHECK(listing.find("opened/v1/reqs/linux-64/r1") != std::string::npos);
+}
