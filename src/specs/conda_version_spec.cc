@@ -31,6 +31,27 @@ bool GlobMatchCI(std::string_view pat, std::string_view val) {
 
 }  // namespace
 
+Status CheckRegexLimits(std::string_view pattern) {
+  if (pattern.size() > 256) return Status::User("regex is too long (more than 256 characters)");
+  int braces = 0;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '{') continue;
+    if (++braces > 2) return Status::User("regex has too many counted repetitions");
+    size_t j = i + 1;
+    while (j < pattern.size() && pattern[j] != '}') {
+      if (pattern[j] >= '0' && pattern[j] <= '9') {
+        size_t k = j;
+        while (k < pattern.size() && pattern[k] >= '0' && pattern[k] <= '9') ++k;
+        if (k - j > 2) return Status::User("regex repetition count is too large (max 99)");
+        j = k;
+      } else {
+        ++j;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 // Recursive-descent parser over the whole text, so errors carry absolute positions.
 class VersionSpecParser {
  public:
@@ -180,7 +201,7 @@ class VersionSpecParser {
       if (s.front() != '^' || s.back() != '$' || s.size() < 2) {
         return Error(b, "regex specs must start with '^' and end with '$'");
       }
-      if (s.size() > 1000) return Error(b, "regex spec too long");
+      if (Status st = CheckRegexLimits(s); !st.ok()) return Error(b, st.message());
       node.kind = Kind::kRegex;
       node.pattern.assign(s);
       try {

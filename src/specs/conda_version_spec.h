@@ -72,4 +72,9 @@ class VersionSpec {
   Node root_;
 };
 
+// Guards std::regex against pathological patterns from untrusted input (specs come from
+// repodata): at most 256 characters, at most 2 counted repetitions, counts below 100.
+// Ok or kUser with the reason.
+Status CheckRegexLimits(std::string_view pattern);
+
 }  // namespace ferry::specs

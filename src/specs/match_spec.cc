@@ -42,6 +42,10 @@ bool IsKnownSubdir(std::string_view s) {
   return std::find(kKnownSubdirs.begin(), kKnownSubdirs.end(), s) != kKnownSubdirs.end();
 }
 
+bool ValidChannel(std::string_view c) {
+  return c.find_first_of(" \t[]#'\",") == std::string_view::npos;
+}
+
 Status SpecError(std::string_view text, std::string_view reason) {
   return Status::User("invalid match spec \"" + std::string(text) + "\": " + std::string(reason));
 }
@@ -118,7 +122,7 @@ Result<StringMatcher> StringMatcher::Parse(std::string_view text) {
     return m;
   }
   if (text.size() >= 2 && text.front() == '^' && text.back() == '$') {
-    if (text.size() > 1000) return Status::User("regex \"" + m.text_ + "\" is too long");
+    FERRY_RETURN_IF_ERROR(CheckRegexLimits(text));
     try {
       m.regex_ = std::make_shared<const std::regex>(m.text_, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
@@ -208,8 +212,26 @@ Result<VersionSpec> ParseMatchSpecVersion(std::string_view text, bool has_build)
 Result<MatchSpec> MatchSpec::Parse(std::string_view text) {
   MatchSpec spec;
   std::string_view s = text;
-  size_t hash = s.find('#');
-  if (hash != std::string_view::npos) s = s.substr(0, hash);
+  // A '#' outside brackets and quotes starts a comment.
+  {
+    char quote = 0;
+    int depth = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      char c = s[i];
+      if (quote) {
+        if (c == quote) quote = 0;
+      } else if (depth > 0 && (c == '\'' || c == '"')) {
+        quote = c;
+      } else if (c == '[') {
+        ++depth;
+      } else if (c == ']') {
+        if (depth > 0) --depth;
+      } else if (c == '#' && depth == 0) {
+        s = s.substr(0, i);
+        break;
+      }
+    }
+  }
   s = Trim(s);
   if (s.empty()) return SpecError(text, "empty match spec");
 
@@ -294,6 +316,7 @@ Result<MatchSpec> MatchSpec::Parse(std::string_view text) {
       spec.subdir.assign(channel.substr(slash + 1));
       channel = channel.substr(0, slash);
     }
+    if (!ValidChannel(channel)) return SpecError(text, "invalid channel \"" + std::string(channel) + "\"");
     if (channel != "*") spec.channel.assign(channel);
   }
 
@@ -340,7 +363,7 @@ Result<MatchSpec> MatchSpec::Parse(std::string_view text) {
     if (!b->IsAny()) spec.build = std::move(b).value();
   }
   if (!version_text.empty()) {
-    bool has_build = spec.build.has_value();
+    bool has_build = !build_text.empty();  // conda: any build (even "*") keeps "1.2" exact
     auto vs = ParseMatchSpecVersion(version_text, has_build);
     if (!vs.ok()) return SpecError(text, vs.status().message());
     if (!vs->IsAny()) spec.version = std::move(vs).value();
@@ -367,6 +390,7 @@ Result<MatchSpec> MatchSpec::Parse(std::string_view text) {
         spec.subdir.assign(c.substr(slash + 1));
         c = c.substr(0, slash);
       }
+      if (!ValidChannel(c)) return SpecError(text, "invalid channel \"" + std::string(c) + "\"");
       spec.channel = c == "*" ? "" : std::string(c);
     } else if (k == "fn") {
       spec.fn = v;

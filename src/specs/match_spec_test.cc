@@ -365,6 +365,23 @@ TEST_CASE("match spec errors") {
   }
 }
 
+TEST_CASE("match spec comments, channels and regex limits") {
+  MatchSpec m = MS("numpy[url='https://x/numpy.conda#sha256=ab'] # pinned");
+  CHECK(m.url == "https://x/numpy.conda#sha256=ab");
+  m = MS("numpy 1.2 *");  // any build text (even "*") keeps a bare version exact, like conda
+  CHECK(m.version->ToString() == "==1.2");
+  CHECK_FALSE(m.build);
+  CHECK_FALSE(MatchSpec::Parse("numpy[channel='a b']").ok());
+  CHECK_FALSE(MatchSpec::Parse("a[b::numpy").ok());
+  auto long_regex = MatchSpec::Parse("numpy[build='^" + std::string(300, 'a') + "$']");
+  REQUIRE_FALSE(long_regex.ok());
+  CHECK_THAT(long_regex.status().message(), Catch::Contains("regex is too long"));
+  auto counted = VersionSpec::Parse("^(1{999}){999}$");
+  REQUIRE_FALSE(counted.ok());
+  CHECK_THAT(counted.status().message(), Catch::Contains("repetition count is too large"));
+  CHECK(VersionSpec::Parse("^1\\.[0-9]{1,3}$").ok());
+}
+
 TEST_CASE("ParseMatchSpecVersion follows match spec rules") {
   auto check = [](const char* text, bool has_build, const char* canon) {
     auto v = ferry::specs::ParseMatchSpecVersion(text, has_build);

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of src/specs with clang (FERRY_FUZZ=ON, ASan + UBSan) in
+# build-fuzz/ and runs each one for N seconds (default 30). Exits non-zero if any target crashes,
+# leaks or trips an invariant; the crashing input is left in build-fuzz/fuzz-artifacts/.
+#
+#   tests/run_fuzzers.sh            # 30 s per target
+#   tests/run_fuzzers.sh 600        # 10 minutes per target
+#   FUZZ_TARGETS="match_spec_fuzz" tests/run_fuzzers.sh 3600
+#   FUZZ_JOBS=2 ...                 # libFuzzer -fork=N workers per target (default 1)
+#
+# The corpus persists in build-fuzz/fuzz-corpus/<target>/ between runs, so longer campaigns
+# resume where the last one stopped. Reproduce a crash: build-fuzz/src/<target> <artifact>.
+set -euo pipefail
+
+seconds=${1:-${FUZZ_SECONDS:-30}}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
+jobs=${FUZZ_JOBS:-1}
+targets=${FUZZ_TARGETS:-"conda_version_fuzz conda_version_spec_fuzz match_spec_fuzz pep440_version_fuzz specifier_set_fuzz pep508_fuzz wheel_fuzz"}
+
+if [[ ! -f "$build/build.ninja" ]]; then
+  CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DFERRY_FUZZ=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+# shellcheck disable=SC2086
+ninja -C "$build" -j"${NINJA_JOBS:-2}" $targets
+
+# Seeds: a few valid inputs per parser (the fuzzer mutates from there).
+seed() {  # seed <target> <input>...
+  local dir="$build/fuzz-corpus/$1"
+  shift
+  mkdir -p "$dir"
+  local i=0
+  for s in "$@"; do
+    printf '%s' "$s" >"$dir/seed-$i"
+    i=$((i + 1))
+  done
+}
+seed conda_version_fuzz "1.2.3" $'0.4.1.rc\n0.4.1.RC' $'1!2.0+local_1\n1.1post1' "1.0.1_" "2.2be5ta29"
+seed conda_version_spec_fuzz ">=1.2,<2|==3.0" "(1.2|1.4),1.5" "1.*.3" "^1\\.2$" "~=1.4.5" "!=1.2.*"
+seed match_spec_fuzz "numpy >=1.2,<2 py3*_0" "conda-forge/linux-64::numpy=1.26=py311*" \
+  "numpy[version='>=1', build_number='>=3', md5=ab]" "python 3.11.* *_cpython"
+seed pep440_version_fuzz "1.0a1.post2.dev3+ubuntu-1" $'v1!2.0rc1\n1.0-1' "1.0.DEV"
+seed specifier_set_fuzz ">=1.0, <2, !=1.5.*" "~=1.4.2" "===foo" "==1.0+local"
+seed pep508_fuzz "requests[security,tests] >= 2.8.1, == 2.8.* ; python_version < \"2.7\"" \
+  "pip @ https://x/y.zip ; os_name == 'nt' or extra == 'a'" "a; (os_name=='a' or os_name=='b') and os_name=='c'"
+seed wheel_fuzz "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" \
+  "six-1.16.0-py2.py3-none-any.whl" "python-dateutil-2.8.2.tar.gz" "foo-1.0-1abc-py3-none-any.whl"
+
+mkdir -p "$build/fuzz-artifacts"
+failed=()
+for t in $targets; do
+  echo "== $t: ${seconds}s" >&2
+  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=512
+        -artifact_prefix="$build/fuzz-artifacts/$t-" -print_final_stats=1)
+  if [[ "$jobs" -gt 1 ]]; then args+=(-fork="$jobs"); fi
+  if ! "$build/src/$t" "${args[@]}" "$build/fuzz-corpus/$t" 2>"$build/fuzz-artifacts/$t.log"; then
+    echo "FAIL: $t crashed; see $build/fuzz-artifacts/$t.log and $build/fuzz-artifacts/$t-*" >&2
+    tail -40 "$build/fuzz-artifacts/$t.log" >&2
+    failed+=("$t")
+  else
+    grep -E "stat::number_of_executed_units|Done [0-9]+ runs" "$build/fuzz-artifacts/$t.log" | tail -1 >&2 || true
+  fi
+done
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "fuzzers failed: ${failed[*]}" >&2
+  exit 1
+fi
+echo "all fuzzers ran ${seconds}s without crashes" >&2
