@@ -36,6 +36,8 @@ CondaProvider::CondaProvider(const std::vector<IndexedChannel>* channels,
                              Reporter& reporter)
     : channels_(channels), virtual_(virtual_packages), reporter_(reporter) {}
 
+void CondaProvider::set_target_platform(std::string platform) { target_ = std::move(platform); }
+
 solve::NameId CondaProvider::Intern(std::string_view name) {
   auto it = name_ids_.find(std::string(name));
   if (it != name_ids_.end()) return it->second;
@@ -183,7 +185,8 @@ std::string CondaProvider::MissingHint(solve::VersionSetId vs) {
   bool is_virtual = n.size() > 2 && n[0] == '_' && n[1] == '_';
   if (is_virtual) {
     if (cands.solvables.empty()) {
-      return "the target platform does not provide " + n + "; set it with " + n + "=VERSION";
+      if (n == "__cuda") return "the target platform does not provide __cuda; set it with __cuda=VERSION";
+      return "the target platform " + target_ + " does not provide " + n;
     }
     return "the target platform provides " + SolvableText(cands.solvables[0]) +
            "; override it with " + n + "=VERSION";

@@ -36,6 +36,9 @@ class CondaProvider : public solve::DependencyProvider {
   // kUser on an invalid spec or a glob name (naming the spec).
   Result<solve::VersionSetId> AddRequestedSpec(std::string_view text);
 
+  // Used in messages ("the target platform linux-64 does not provide __win").
+  void set_target_platform(std::string platform);
+
   const specs::PackageRecord& Record(solve::SolvableId s) const { return solvables_[s].record; }
   bool IsVirtual(solve::SolvableId s) const { return solvables_[s].is_virtual; }
   size_t materialized_records() const { return solvables_.size(); }
@@ -78,7 +81,8 @@ class CondaProvider : public solve::DependencyProvider {
   std::unordered_map<std::string, std::string> bad_specs_;  // text -> parse error
   std::vector<Solvable> solvables_;
   std::unordered_map<solve::NameId, solve::Candidates> candidates_;
-  std::unordered_map<std::string, std::string> pinned_;  // name -> channel (from requests)
+  std::unordered_map<std::string, std::string> pinned_;
+  std::string target_;  // name -> channel (from requests)
 };
 
 }  // namespace ferry::resolver

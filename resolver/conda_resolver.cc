@@ -74,6 +74,7 @@ Result<ResolveOutcome> ResolveConda(const RequirementSet& req, HttpClient& http,
 
   auto t1 = std::chrono::steady_clock::now();
   CondaProvider provider(&channels, virtual_packages, reporter);
+  provider.set_target_platform(req.platform);
   solve::Problem problem;
   std::vector<std::string> specs_in = req.conda;
   if (!req.python.empty()) {
