@@ -48,6 +48,8 @@ std::vector<std::string> SortedUnique(std::vector<std::string> v) {
   return v;
 }
 
+std::string PackageConsistency(const LockedPackage& p);
+
 std::string FirstStep(const LockedEnvironment& e) { return e.steps.empty() ? "" : e.steps[0]; }
 
 Json RequirementsJson(const RequirementSet& r) {
@@ -344,6 +346,8 @@ class Reader {
       }
       std::set<std::pair<int, std::string>> names;
       for (const LockedPackage& p : e.packages) {
+        std::string why = PackageConsistency(p);
+        if (!why.empty()) return Integrity(e, "package '" + p.name + "': " + why);
         if (!names.insert({static_cast<int>(p.kind), p.name}).second) {
           return Integrity(e, std::string("package '") + p.name + "' (" +
                                   PackageKindName(p.kind) + ") is locked twice");
@@ -378,6 +382,61 @@ class Reader {
  private:
   std::string filename_;
 };
+
+// Checks that the fields a hand edit would change agree with each other (the env-id covers only
+// the sha256s): the URL ends with the file name; a conda file name is
+// "<name>-<version>-<build>.conda|.tar.bz2"; a wheel/sdist file name starts with the project
+// name. Returns "" when consistent, else the reason.
+std::string PackageConsistency(const LockedPackage& p) {
+  if (p.filename.find('/') != std::string::npos) return "file name '" + p.filename + "' has a '/'";
+  std::string_view url = p.url;
+  size_t cut = url.find_first_of("?#");
+  if (cut != std::string_view::npos) url = url.substr(0, cut);
+  if (url.size() < p.filename.size() + 1 ||
+      url.substr(url.size() - p.filename.size()) != p.filename ||
+      url[url.size() - p.filename.size() - 1] != '/') {
+    return "url '" + p.url + "' does not end with its file name '" + p.filename + "'";
+  }
+  if (p.kind == PackageKind::kConda) {
+    std::string stem = p.name + "-" + p.version + "-" + p.build;
+    if (p.filename != stem + ".conda" && p.filename != stem + ".tar.bz2") {
+      return "file name '" + p.filename + "' does not match name, version and build '" + p.name +
+             " " + p.version + " " + p.build + "'";
+    }
+  } else {
+    std::string norm_file;
+    std::string_view first = std::string_view(p.filename).substr(0, p.filename.find('-'));
+    bool sep = false;
+    for (char c : first) {
+      if (c == '-' || c == '_' || c == '.') {
+        sep = true;
+        continue;
+      }
+      if (sep && !norm_file.empty()) norm_file += '-';
+      sep = false;
+      norm_file += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    std::string norm_name;
+    sep = false;
+    for (char c : p.name) {
+      if (c == '-' || c == '_' || c == '.') {
+        sep = true;
+        continue;
+      }
+      if (sep && !norm_name.empty()) norm_name += '-';
+      sep = false;
+      norm_name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    bool wheel = p.filename.size() > 4 && p.filename.compare(p.filename.size() - 4, 4, ".whl") == 0;
+    // Wheel names never contain '-'; an sdist name may, so only its normalized prefix is checked.
+    std::string norm_full;
+    for (char c : p.filename) norm_full += c == '_' || c == '.' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (wheel ? norm_file != norm_name : norm_full.rfind(norm_name + "-", 0) != 0) {
+      return "file name '" + p.filename + "' is not a distribution of '" + p.name + "'";
+    }
+  }
+  return "";
+}
 
 bool IsHexPrefix(std::string_view s) {
   return s.size() >= 8 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;

@@ -189,6 +189,23 @@ TEST_CASE("lock file: tampering is detected without network") {
     CHECK(r.status().message().find("environment 'train' (linux-64): req_id mismatch") !=
           std::string::npos);
   }
+  SECTION("a version edited (not covered by the env-id)") {
+    auto r = ParseLock(Replace(text, "\"version\": \"1.0\"", "\"version\": \"1.1\""),
+                       "ferry.lock");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kIntegrity);
+    CHECK(r.status().message().find("package 'numpy': file name 'numpy-1.0-h0_0.conda' does not "
+                                    "match name, version and build 'numpy 1.1 h0_0'") !=
+          std::string::npos);
+  }
+  SECTION("a url pointing at another file") {
+    auto r = ParseLock(Replace(text, "/files/requests-2.0-py3-none-any.whl\"",
+                               "/files/evil-2.0-py3-none-any.whl\""),
+                       "ferry.lock");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kIntegrity);
+    CHECK(r.status().message().find("does not end with its file name") != std::string::npos);
+  }
   SECTION("a malformed sha256") {
     std::string sha = train.packages[0].sha256;
     auto r = ParseLock(Replace(text, sha, "xyz"), "ferry.lock");
