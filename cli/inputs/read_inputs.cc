@@ -37,27 +37,6 @@ Result<inputs::CombinedInputs> ReadInputs(FileSystem& fs, const inputs::InputSpe
   return out;
 }
 
-lock::LockFile BuildLockFile(const inputs::CombinedInputs& inputs,
-                             const std::vector<std::map<std::string, LockedEnvironment>>& resolved) {
-  lock::LockFile lf;
-  lf.inputs = inputs.inputs;
-  lf.flow_file = inputs.flow_file;
-  lf.flow_class = inputs.flow_class;
-  std::vector<std::map<std::string, std::string>> req_ids(resolved.size());
-  for (size_t i = 0; i < resolved.size(); ++i) {
-    for (const auto& [platform, env] : resolved[i]) {
-      LockedEnvironment e = env;
-      e.platform = platform;
-      if (i < inputs.environments.size()) e.steps = inputs.environments[i].steps;
-      req_ids[i][platform] = e.req_id;
-      lf.environments.push_back(std::move(e));
-    }
-  }
-  lf.steps = inputs::StepMap(inputs, req_ids);
-  lock::Canonicalize(lf);
-  return lf;
-}
-
 std::string DefaultLockPath(const inputs::InputSpec& spec) {
   if (spec.paths.empty()) return "ferry.lock";
   const std::string& first = spec.paths.front();
