@@ -488,6 +488,12 @@ TEST_CASE("s3 store: missing bucket is a clear user error", "[s3]") {
   REQUIRE_FALSE(g.ok());
   CHECK(g.status().code() == Code::kUser);
   CHECK(g.status().message().find("NoSuchBucket") != std::string::npos);
+  TempDir t;
+  Status d = s->Download("x", t.path + "/x", std::nullopt);
+  CHECK(d.code() == Code::kUser);
+  INFO(d.message());
+  CHECK(d.message().find("NoSuchBucket") != std::string::npos);
+  CHECK(fs::is_empty(t.path));
 }
 
 TEST_CASE("s3 store: cross-check with the aws CLI both ways", "[s3]") {
@@ -630,8 +636,8 @@ TEST_CASE("s3 store: web identity token file -> STS -> signed S3 requests", "[s3
 
 TEST_CASE("OpenObjectStore: s3:// from the standard AWS environment variables", "[s3]") {
   auto& rgw = Rgw();
-  for (const char* k : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3",
-                        "AWS_REGION"}) {
+  for (const char* k :
+       {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3", "AWS_REGION"}) {
     setenv(k, rgw.env[k].c_str(), 1);
   }
   unsetenv("AWS_PROFILE");

@@ -509,101 +509,145 @@ Status S3ObjectStore::Download(const std::string& key, const std::string& dest_p
   FERRY_RETURN_IF_ERROR(ValidateObjectKey(key));
   const std::string full = FullKey(key);
   const std::string what = "downloading " + Describe() + "/" + key;
-  // 1. HEAD: size and ETag.
-  FERRY_ASSIGN_OR_RETURN(HttpRequest head, Signed("HEAD", full, {}, {}, kEmptySha256));
-  auto head_resp = http_.Send(head);
-  if (!head_resp.ok()) return head_resp.status().WithContext(what);
-  if (head_resp->status == 404)
-    return Status::User("object " + key + " not found in " + Describe());
-  if (head_resp->status != 200) return ErrorFrom("HEAD", head, *head_resp);
-  auto size_opt = ParseU64(head_resp->Header("content-length"));
-  if (!size_opt) return Status::Network(what + ": HEAD response has no valid Content-Length");
-  const uint64_t size = *size_opt;
-  const std::string etag = head_resp->Header("etag");
-
-  // 2. Parallel ranged GETs into a temp file next to the destination.
   std::string dir = DirName(dest_path);
   FERRY_RETURN_IF_ERROR(MakeDirs(dir));
   std::string tmp = TempPathNextTo(dest_path);
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  Fd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (fd.get() < 0) return Status::User("cannot create " + tmp + ": " + Errno());
   auto fail = [&](Status st) -> Status {
     ::close(fd.Release());
     ::unlink(tmp.c_str());
     return st;
   };
-  if (size > 0 && ::ftruncate(fd.get(), static_cast<off_t>(size)) != 0)
-    return fail(Status::User("cannot size " + tmp + ": " + Errno()));
 
-  const uint64_t chunk = options_.download_chunk;
-  const uint64_t nchunks = size == 0 ? 0 : (size + chunk - 1) / chunk;
+  // Each ranged GET streams into its own region of the temp file.
   struct Piece {
     uint64_t offset, length, received = 0;
   };
+  const uint64_t chunk = options_.download_chunk;
   auto pieces = std::make_shared<std::vector<Piece>>();
-  for (uint64_t i = 0; i < nchunks; ++i)
-    pieces->push_back({i * chunk, std::min(chunk, size - i * chunk), 0});
+  pieces->push_back({0, chunk, 0});
   const int out_fd = fd.get();
-  const uint64_t batch = static_cast<uint64_t>(options_.parallelism) * 4;
-  for (uint64_t first = 0; first < nchunks; first += batch) {
-    uint64_t last = std::min(nchunks, first + batch);
-    std::vector<HttpRequest> reqs;
-    for (uint64_t i = first; i < last; ++i) {
-      HttpHeaders h;
-      if (!etag.empty()) h.emplace_back("If-Match", etag);
-      auto r = Signed("GET", full, {}, h, kEmptySha256);
-      if (!r.ok()) return fail(r.status());
-      if (nchunks > 1) {
-        r->range =
-            std::make_pair((*pieces)[i].offset,
-                           std::optional<uint64_t>((*pieces)[i].offset + (*pieces)[i].length - 1));
+  auto make_request = [&](size_t i, const std::string& etag) -> Result<HttpRequest> {
+    HttpHeaders h;
+    if (!etag.empty()) h.emplace_back("If-Match", etag);
+    FERRY_ASSIGN_OR_RETURN(HttpRequest r, Signed("GET", full, {}, h, kEmptySha256));
+    const Piece& p = (*pieces)[i];
+    r.range = std::make_pair(p.offset, std::optional<uint64_t>(p.offset + p.length - 1));
+    r.sink = [pieces, i, out_fd, tmp](std::string_view data) -> Status {
+      Piece& p = (*pieces)[i];
+      if (p.received + data.size() > p.length) {
+        return Status::Network("server sent more bytes than requested for range " +
+                               std::to_string(p.offset) + "+" + std::to_string(p.length));
       }
-      r->sink = [pieces, i, out_fd, tmp](std::string_view data) -> Status {
-        Piece& p = (*pieces)[i];
-        if (p.received + data.size() > p.length) {
-          return Status::Network("server sent more bytes than requested for range " +
-                                 std::to_string(p.offset) + "+" + std::to_string(p.length));
+      size_t done = 0;
+      while (done < data.size()) {
+        ssize_t w = ::pwrite(out_fd, data.data() + done, data.size() - done,
+                             static_cast<off_t>(p.offset + p.received + done));
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          return Status::User("writing " + tmp + ": " + Errno());
         }
-        size_t done = 0;
-        while (done < data.size()) {
-          ssize_t w = ::pwrite(out_fd, data.data() + done, data.size() - done,
-                               static_cast<off_t>(p.offset + p.received + done));
-          if (w < 0) {
-            if (errno == EINTR) continue;
-            return Status::User("writing " + tmp + ": " + Errno());
-          }
-          done += static_cast<size_t>(w);
-        }
-        p.received += data.size();
-        return Status::Ok();
-      };
-      r->on_restart = [pieces, i]() -> Status {
-        (*pieces)[i].received = 0;
-        return Status::Ok();
-      };
+        done += static_cast<size_t>(w);
+      }
+      p.received += data.size();
+      return Status::Ok();
+    };
+    r.on_restart = [pieces, i]() -> Status {
+      (*pieces)[i].received = 0;
+      return Status::Ok();
+    };
+    return r;
+  };
+  // The error body of a non-2xx response: in HttpResponse::body if the client kept it there,
+  // otherwise it went through the sink into the temp file and is read back.
+  auto error_response = [&](size_t i, const HttpResponse& resp) {
+    HttpResponse r = resp;
+    const Piece& p = (*pieces)[i];
+    if (!r.body.empty() || p.received == 0) return r;
+    r.body.assign(static_cast<size_t>(std::min<uint64_t>(p.received, 65536)), '\0');
+    ssize_t n = ::pread(out_fd, r.body.data(), r.body.size(), static_cast<off_t>(p.offset));
+    r.body.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return r;
+  };
+  auto not_found = [&](const HttpRequest& req, const HttpResponse& resp) -> Status {
+    if (resp.body.find("NoSuchBucket") != std::string::npos) return ErrorFrom("GET", req, resp);
+    return Status::User("object " + key + " not found in " + Describe());
+  };
+
+  // 1. The first chunk; its Content-Range tells the total size (no HEAD round trip).
+  auto first = make_request(0, "");
+  if (!first.ok()) return fail(first.status());
+  auto first_resp = http_.Send(*first);
+  if (!first_resp.ok()) return fail(first_resp.status().WithContext(what));
+  uint64_t total = 0;
+  std::string etag = first_resp->Header("etag");
+  long code = first_resp->status;
+  if (code == 206) {
+    std::string cr = first_resp->Header("content-range");  // "bytes 0-8388607/41943040"
+    auto slash = cr.rfind('/');
+    auto t = slash == std::string::npos ? std::nullopt : ParseU64(cr.substr(slash + 1));
+    if (!t) {
+      return fail(Status::Network(what + ": 206 response without a usable Content-Range ('" +
+                                  Sanitize(cr, 80) + "')"));
+    }
+    total = *t;
+  } else if (code == 200) {
+    total = (*pieces)[0].received;  // the server ignored the Range: the whole (small) object
+  } else if (code == 416) {
+    // Ranges on an empty object are unsatisfiable; confirm the size with a HEAD.
+    auto size = Head(key);
+    if (!size.ok()) return fail(size.status());
+    if (!*size) return fail(Status::User("object " + key + " not found in " + Describe()));
+    if (**size != 0) return fail(ErrorFrom("GET", *first, error_response(0, *first_resp)));
+    total = 0;
+  } else if (code == 404) {
+    return fail(not_found(*first, error_response(0, *first_resp)));
+  } else {
+    return fail(ErrorFrom("GET", *first, error_response(0, *first_resp)));
+  }
+  (*pieces)[0].length = std::min(chunk, total);
+  if ((*pieces)[0].received != (*pieces)[0].length) {
+    return fail(Status::Network(what + ": short read of the first " +
+                                std::to_string((*pieces)[0].length) + " bytes: got " +
+                                std::to_string((*pieces)[0].received)));
+  }
+
+  // 2. The rest in parallel, pinned to the same object version with If-Match.
+  for (uint64_t off = chunk; off < total; off += chunk)
+    pieces->push_back({off, std::min(chunk, total - off), 0});
+  const size_t batch = static_cast<size_t>(options_.parallelism) * 4;
+  for (size_t b = 1; b < pieces->size(); b += batch) {
+    size_t last = std::min(pieces->size(), b + batch);
+    std::vector<HttpRequest> reqs;
+    for (size_t i = b; i < last; ++i) {
+      auto r = make_request(i, etag);
+      if (!r.ok()) return fail(r.status());
       reqs.push_back(std::move(*r));
     }
     auto results = http_.SendAll(reqs, options_.parallelism);
     for (size_t j = 0; j < results.size(); ++j) {
-      const Piece& p = (*pieces)[first + j];
+      const size_t i = b + j;
+      const Piece& p = (*pieces)[i];
       if (!results[j].ok()) return fail(results[j].status().WithContext(what));
-      long code = results[j]->status;
-      if (code == 412) {
+      long c = results[j]->status;
+      if (c == 412) {
         return fail(Status::Network(what + ": the object changed during the download (ETag " +
                                     Sanitize(etag, 80) + " no longer matches)"));
       }
-      if (code == 404) return fail(Status::User("object " + key + " not found in " + Describe()));
-      if (code != (nchunks > 1 ? 206 : 200)) {
-        // The error body went to the sink (the temp file, discarded now).
-        HttpResponse r = *results[j];
-        return fail(ErrorFrom("GET", reqs[j], r));
-      }
+      if (c == 404) return fail(not_found(reqs[j], error_response(i, *results[j])));
+      if (c != 206) return fail(ErrorFrom("GET", reqs[j], error_response(i, *results[j])));
       if (p.received != p.length) {
         return fail(Status::Network(what + ": short read at offset " + std::to_string(p.offset) +
                                     ": got " + std::to_string(p.received) + " of " +
                                     std::to_string(p.length) + " bytes"));
       }
     }
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || static_cast<uint64_t>(st.st_size) != total) {
+    return fail(Status::Network(what + ": assembled " + std::to_string(st.st_size) +
+                                " bytes, expected " + std::to_string(total)));
   }
   if (::fsync(fd.get()) != 0) return fail(Status::User("fsync " + tmp + ": " + Errno()));
   if (::close(fd.Release()) != 0) {

@@ -35,9 +35,10 @@ Status ParseS3Url(const std::string& url, std::string* bucket, std::string* pref
 // - Put/PutFile with if_none_match send "If-None-Match: *"; 412 is kUser "... already exists".
 // - PutFile uses multipart upload (parallel parts, each with its own sha256) from
 //   multipart_threshold; a failed multipart upload is aborted.
-// - Download: HEAD for size and ETag, then parallel ranged GETs (If-Match the ETag) written at
-//   their offsets into a temp file next to dest_path, fsync, re-hash, rename. A mismatch is
-//   kIntegrity and nothing is left behind.
+// - Download: a first ranged GET of download_chunk bytes (its Content-Range gives the size and
+//   its ETag the version, so small objects take one round trip), then parallel ranged GETs of
+//   the rest (If-Match the ETag), all written with pwrite at their offsets into a temp file next
+//   to dest_path; fsync, re-hash, rename. A mismatch is kIntegrity and nothing is left behind.
 // - HTTP errors name the operation, the redacted URL, the status and the S3 error code:
 //   credentials problems (SignatureDoesNotMatch, InvalidAccessKeyId, AccessDenied, expired
 //   tokens) and missing buckets are kUser with a hint; 5xx/429 after retries are kNetwork.

@@ -166,7 +166,12 @@ class FakeS3 : public HttpClient {
       return Resp(412);
     if (r.range) {
       uint64_t first = r.range->first;
-      uint64_t last = r.range->second.value_or(data.size() - 1);
+      if (first >= data.size()) return Resp(416, ErrorXml("InvalidRange"));
+      uint64_t last =
+          std::min<uint64_t>(r.range->second.value_or(data.size() - 1), data.size() - 1);
+      resp.headers.emplace_back("content-range", "bytes " + std::to_string(first) + "-" +
+                                                     std::to_string(last) + "/" +
+                                                     std::to_string(data.size()));
       data = data.substr(first, last - first + 1);
       if (corrupt_ranges) data[0] ^= 1;
       resp.status = 206;
@@ -351,9 +356,28 @@ TEST_CASE("s3 store: multipart upload and ranged download", "[s3unit]") {
   std::ifstream in(t.path + "/out", std::ios::binary);
   std::string back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   CHECK(back == data);
-  int ranged = 0;
-  for (const auto& r : http.log) ranged += r.range.has_value() && !Hdr(r, "if-match").empty();
-  CHECK(ranged == 13);
+  // 13 ranged GETs of 1 MiB and nothing else; all but the first pinned with If-Match.
+  CHECK(http.log.size() == 13);
+  int pinned = 0;
+  for (const auto& r : http.log) {
+    CHECK(r.range.has_value());
+    pinned += !Hdr(r, "if-match").empty();
+  }
+  CHECK(pinned == 12);
+
+  // Small and empty objects: one request (the empty one is answered 416, then a HEAD).
+  http.objects["pre/fix/small"] = "tiny";
+  http.objects["pre/fix/empty"] = "";
+  http.log.clear();
+  REQUIRE(s.Download("small", t.path + "/small", Sha256Hex("tiny")).ok());
+  CHECK(http.log.size() == 1);
+  REQUIRE(s.Download("empty", t.path + "/empty", Sha256Hex("")).ok());
+  CHECK(fs::file_size(t.path + "/empty") == 0);
+  Status nf = s.Download("nothing", t.path + "/nothing", std::nullopt);
+  CHECK(nf.code() == Code::kUser);
+  CHECK(nf.message().find("not found") != std::string::npos);
+  fs::remove(t.path + "/small");
+  fs::remove(t.path + "/empty");
 
   // Corrupted bytes in transit: kIntegrity and nothing left behind.
   http.corrupt_ranges = true;
