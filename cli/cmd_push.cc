@@ -1,16 +1,111 @@
-// Placeholder: the command is registered so the CLI lists it; its issue replaces this file.
+// ferry push [LOCK] [--step S]: upload every environment of a lock to the remote store
+// (SPEC.md §2): package blobs first (fetched from their lock URLs into the local store when they
+// are not there yet), then manifests, then req-id pointers. Idempotent.
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "src/lock/lock_file.h"
+#include "store/local/local_store.h"
+#include "store/manifest.h"
+#include "store/remote/object_store.h"
+#include "store/sync.h"
 
 namespace ferry::cli {
 
+namespace {
+
+struct PushArgs {
+  std::string lock_path = "ferry.lock";
+  std::string step;
+};
+
+Result<std::vector<LockedEnvironment>> SelectEnvironments(Context& ctx, const PushArgs& args) {
+  FERRY_ASSIGN_OR_RETURN(std::string bytes, ctx.fs->ReadFile(args.lock_path));
+  FERRY_ASSIGN_OR_RETURN(lock::LockFile lf, lock::ParseLock(bytes, args.lock_path));
+  std::vector<LockedEnvironment> envs;
+  if (args.step.empty()) {
+    envs = lf.environments;
+  } else {
+    for (const auto& e : lf.environments)
+      if (std::find(e.steps.begin(), e.steps.end(), args.step) != e.steps.end()) envs.push_back(e);
+    if (envs.empty()) {
+      FERRY_ASSIGN_OR_RETURN(const LockedEnvironment* one,
+                             lock::FindEnvironment(lf, args.step, ""));
+      envs.push_back(*one);
+    }
+  }
+  if (envs.empty()) return Status::User(args.lock_path + " has no environments to push");
+  return envs;
+}
+
+Status RunPush(Context& ctx, const PushArgs& args) {
+  if (ctx.config.store_url.empty())
+    return Status::Usage(
+        "push needs a remote store: set FERRY_STORE (s3://bucket/prefix or file:///path)");
+  FERRY_ASSIGN_OR_RETURN(std::vector<LockedEnvironment> envs, SelectEnvironments(ctx, args));
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<store::LocalStore> local,
+                         store::LocalStore::Open(ctx.config.ferry_home));
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<store::ObjectStore> remote,
+                         store::OpenObjectStore(ctx.config.store_url, *ctx.http));
+  store::SyncOptions opts;
+  opts.reporter = ctx.reporter.get();
+
+  // Package files not yet in the local store come from their lock URLs (verified).
+  std::vector<LockedPackage> all;
+  for (const auto& e : envs) all.insert(all.end(), e.packages.begin(), e.packages.end());
+  FERRY_ASSIGN_OR_RETURN(store::TransferStats fetched,
+                         store::FetchBlobsFromUrls(all, *local, *ctx.http, opts));
+  FERRY_ASSIGN_OR_RETURN(store::TransferStats pushed, store::Push(envs, *local, *remote, opts));
+
+  if (ctx.opts.json) {
+    nlohmann::ordered_json j;
+    j["store"] = remote->Describe();
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& e : envs) {
+      nlohmann::ordered_json o;
+      o["env_id"] = e.env_id;
+      o["req_id"] = e.req_id;
+      o["platform"] = e.platform;
+      o["steps"] = e.steps;
+      o["manifest"] = store::ManifestKey(e.env_id);
+      list.push_back(o);
+    }
+    j["environments"] = list;
+    j["blobs_total"] = pushed.blobs_total;
+    j["blobs_uploaded"] = pushed.blobs_transferred;
+    j["bytes_uploaded"] = pushed.bytes_transferred;
+    j["manifests_written"] = pushed.manifests_written;
+    j["blobs_fetched_from_urls"] = fetched.blobs_transferred;
+    std::cout << j.dump() << std::endl;
+  } else {
+    for (const auto& e : envs)
+      std::cout << e.env_id.substr(0, 12) << "  " << e.platform << "  "
+                << lock::EnvironmentLabel(e) << std::endl;
+    if (!ctx.opts.quiet)
+      std::cerr << "pushed " << envs.size() << " environment(s) to " << remote->Describe()
+                << ": uploaded " << pushed.blobs_transferred << " of " << pushed.blobs_total
+                << " package files (" << pushed.bytes_transferred << " bytes)" << std::endl;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 void RegisterPush(CLI::App& app, Context& ctx) {
-  auto* sub = app.add_subcommand("push", "(not implemented yet)");
-  sub->allow_extras();
-  sub->callback([&ctx] {
-    ctx.exit_code = ReportError(ctx, Status::Usage("'push' is not implemented yet"));
+  auto args = std::make_shared<PushArgs>();
+  auto* sub = app.add_subcommand(
+      "push", "Upload the environments of a lock to the remote store (FERRY_STORE)");
+  sub->add_option("LOCK", args->lock_path, "Lock file (default: ferry.lock)");
+  sub->add_option("--step", args->step, "Only the environment of this step");
+  sub->callback([&ctx, args] {
+    Status s = RunPush(ctx, *args);
+    ctx.exit_code = s.ok() ? 0 : ReportError(ctx, s);
   });
 }
 
