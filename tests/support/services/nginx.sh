@@ -10,9 +10,10 @@
 #          DIR/root   the absolute ROOT
 #        What the server does (test-services.md §6): static files with Range (incl. suffix and
 #        multi-range), ETag and Last-Modified with If-None-Match / If-Modified-Since -> 304,
-#        and PEP 691 content negotiation under /simple/: a request whose Accept names
-#        application/vnd.pypi.simple.v1+json gets ROOT/simple/<project>/index.json with that
-#        Content-Type, any other gets index.html (text/html); "Vary: Accept" is sent.
+#        and PEP 691 content negotiation under any .../simple/ path (ROOT/simple/,
+#        ROOT/pypi/simple/, ...): a request whose Accept names application/vnd.pypi.simple.v1+json
+#        gets <dir>/index.json with that Content-Type, any other gets <dir>/index.html
+#        (text/html); "Vary: Accept" is sent.
 #        Logs stay in DIR: access.log (one line per request: status, Range, If-None-Match,
 #        If-Modified-Since, Accept, User-Agent, connection serial) and error.log. On failure the
 #        logs' tails are printed.
@@ -89,7 +90,8 @@ http {
     listen 127.0.0.1:$1;
     root $2;
     location = /__ferry_health { default_type text/plain; return 200 "ok\n"; }
-    location /simple/ {
+    # Any ".../simple/..." path (ROOT/simple, ROOT/pypi/simple, ...) is a PEP 503/691 index.
+    location ~ ^(/.*)?/simple/ {
       types {
         application/vnd.pypi.simple.v1+json json;
         text/html html;
