@@ -1,0 +1,50 @@
+#!/bin/bash
+# Rehydrate benchmark (issue 8): a >= 20k-file environment (the fixture CPython + 20 generated
+# wheels of ~1000 files), measured with hyperfine in one run:
+#   1. warm `ferry fetch` (all packages extracted in the store, env dir removed before each run)
+#      vs `cp -al` of the same materialized tree (the physical limit of a hardlink farm);
+#   2. vs `pip install --no-index --find-links` of the same wheels into a fresh venv;
+#   3. `ferry run ENV -- true` on the warm environment.
+# usage: bench/fetch_bench.sh [BUILD_DIR]   (needs the `fixtures` target built in BUILD_DIR)
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+B=${1:-$SRC/build}
+FERRY=$B/cli/ferry; FX=$B/fixtures
+T=${BENCH_DIR:-$(mktemp -d /tmp/ferry-fetch-bench.XXXXXX)}
+mkdir -p $T; export FERRY_HOME=$T/home; unset FERRY_STORE
+/usr/bin/python3 $SRC/bench/fetch_bench_wheels.py $T/wheels 20 1000
+WHEELS=$(cd $T/wheels && ls *.whl)
+ID=$(/usr/bin/python3 $SRC/tests/materialize_mklock.py $T/lock.json $FX/channel $T/wheels \
+     python-3.11.2-h_ferry_0_cpython.conda $WHEELS)
+P=$($FERRY fetch $T/lock.json)   # cold: download (file://), extract, link
+FILES=$(find $P -type f | wc -l)
+echo "environment $ID: $FILES files, $(du -sh $P | cut -f1)"
+J=$T/hyperfine.json
+hyperfine -N --warmup 2 --runs ${RUNS:-10} --export-json $J \
+  --prepare "rm -rf $P" -n "ferry fetch (warm)" "$FERRY fetch $T/lock.json" \
+  --prepare "rm -rf $T/cpal" -n "cp -al" "cp -al $P $T/cpal"
+hyperfine -N --warmup 3 --runs ${RUNS_RUN:-30} --export-json $T/run.json \
+  -n "ferry run ENV -- true" "$FERRY run $ID -- true" \
+  -n "ferry --version" "$FERRY --version"
+# pip into a fresh venv (Debian python + its bundled pip wheel; venv creation timed separately)
+rm -rf $T/venv
+hyperfine -N --runs ${RUNS_PIP:-3} --export-json $T/pip.json \
+  --prepare "rm -rf $T/venv" -n "python3 -m venv" "/usr/bin/python3 -m venv $T/venv" \
+  --prepare "bash -c 'rm -rf $T/venv && /usr/bin/python3 -m venv $T/venv'" \
+  -n "pip install --no-index --find-links" \
+  "$T/venv/bin/pip install -q --no-index --no-compile --find-links $T/wheels $(cd $T/wheels && ls *.whl | sed 's/-1.0.0.*//' | tr '\n' ' ')"
+/usr/bin/python3 - $J $T/run.json $T/pip.json $FILES <<'PY'
+import json, sys
+m = {}
+for f in sys.argv[1:4]:
+    for r in json.load(open(f))["results"]:
+        m[r["command"]] = (r["mean"], r["stddev"], r["min"])
+fetch, cpal = m["ferry fetch (warm)"][0], m["cp -al"][0]
+pip = m["pip install --no-index --find-links"][0]
+print("\n| measurement | mean | min |\n|---|---|---|")
+for k, (mean, sd, mn) in m.items():
+    print("| %s | %.1f ms ± %.1f | %.1f ms |" % (k, mean * 1e3, sd * 1e3, mn * 1e3))
+print("\nfiles=%s  warm fetch / cp -al = %.2fx (target <= 2x)  pip / warm fetch = %.1fx (target >= 20x)"
+      % (sys.argv[4], fetch / cpal, pip / fetch))
+print("ferry run ENV -- true: %.1f ms mean (target < 50 ms)" % (m["ferry run ENV -- true"][0] * 1e3))
+PY
