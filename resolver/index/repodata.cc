@@ -159,6 +159,8 @@ std::string_view Stem(std::string_view fn) {
 // --- binary cache helpers ---
 constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'Y', 'R', 'D', 'C'};
 constexpr char kTrailer[8] = {'E', 'N', 'D', 'F', 'R', 'D', 'C', '\n'};
+constexpr size_t kCachePadding = 64;
+static_assert(kCachePadding >= simdjson::SIMDJSON_PADDING);
 
 void PutU32(std::string* out, uint32_t v) {
   char b[4];
@@ -319,6 +321,7 @@ std::string SubdirIndex::SerializeCache(std::string_view key) const {
     }
   }
   out.append(kTrailer, 8);
+  out.append(kCachePadding, '\0');  // simdjson padding, so a load needs no reallocation
   return out;
 }
 
@@ -327,16 +330,16 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCache(std::string bytes, O
   std::unique_ptr<SubdirIndex> idx(new SubdirIndex());
   idx->origin_ = std::move(origin);
   idx->bytes_ = std::move(bytes);
-  Pad(&idx->bytes_);
   const std::string& b = idx->bytes_;
   auto corrupt = [&](const std::string& why) {
     return Status::User("repodata cache for " + Where(idx->origin_) + ": " + why);
   };
-  if (b.size() < 16 + 8 || std::memcmp(b.data(), kMagic, 8) != 0 ||
-      std::memcmp(b.data() + b.size() - 8, kTrailer, 8) != 0) {
+  const size_t tail = 8 + kCachePadding;
+  if (b.size() < 16 + tail || std::memcmp(b.data(), kMagic, 8) != 0 ||
+      std::memcmp(b.data() + b.size() - tail, kTrailer, 8) != 0) {
     return corrupt("not a cache file or truncated");
   }
-  Reader rd{b.data() + 8, b.data() + b.size() - 8};
+  Reader rd{b.data() + 8, b.data() + b.size() - tail};
   uint32_t version = rd.U32();
   if (version != kCacheVersion) return corrupt("unsupported version " + std::to_string(version));
   if (rd.Str() != key) return corrupt("stale (key mismatch)");
@@ -364,7 +367,7 @@ std::vector<specs::PackageRecord> SubdirIndex::Records(std::string_view name,
   auto it = by_name_.find(name);
   if (it == by_name_.end()) return out;
   od::parser parser;
-  const char* end = bytes_.data() + bytes_.capacity();
+  const char* end = bytes_.data() + std::max(bytes_.size(), bytes_.capacity());
   // .conda wins over .tar.bz2 of the same name-version-build.
   std::unordered_map<std::string_view, size_t> by_stem;
   for (const Raw& raw : it->second) {
