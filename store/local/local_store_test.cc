@@ -462,3 +462,68 @@ TEST_CASE("LocalStore: SIGKILL at random points leaves only verified entries",
   REQUIRE(v2.ok());
   CHECK(v2->empty());
 }
+
+#include <archive.h>
+#include <archive_entry.h>
+
+namespace {
+
+// A minimal wheel (zip) with two files, written with libarchive.
+std::string MakeWheel(const std::string& path) {
+  archive* a = archive_write_new();
+  archive_write_set_format_zip(a);
+  archive_write_open_filename(a, path.c_str());
+  for (auto [name, body] : {std::pair<std::string, std::string>{"demo/__init__.py", "X = 1\n"},
+                            {"demo-1.0.dist-info/METADATA", "Name: demo\nVersion: 1.0\n"}}) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name.c_str());
+    archive_entry_set_size(e, static_cast<la_int64_t>(body.size()));
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_write_header(a, e);
+    archive_write_data(a, body.data(), body.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+  return ReadAll(path);
+}
+
+}  // namespace
+
+TEST_CASE("LocalStore: packages are extracted once, marker last", "[local_store][extract]") {
+  TempDir t;
+  auto store = MustOpen(t.Sub("home"));
+  std::string data = MakeWheel(t.Sub("demo-1.0-py3-none-any.whl"));
+  std::string sha = Sha256Hex(data);
+  const std::string fn = "demo-1.0-py3-none-any.whl";
+  // Not in the store yet.
+  CHECK(store->EnsurePackageExtracted(sha, fn).status().code() == Code::kUser);
+  REQUIRE(store->AddBlobFromFile(t.Sub(fn), sha, data.size()).ok());
+  // A leftover directory without marker (a killed extraction) is replaced.
+  WriteFile(store->PackageDir(sha) + "/garbage", "partial");
+  CHECK_FALSE(store->IsPackageExtracted(sha));
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&] {
+      auto r = store->EnsurePackageExtracted(sha, fn);
+      if (!r.ok() || *r != store->PackageDir(sha)) failures++;
+    });
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
+  CHECK(store->IsPackageExtracted(sha));
+  CHECK(ReadAll(store->PackageDir(sha) + "/demo/__init__.py") == "X = 1\n");
+  CHECK_FALSE(std::filesystem::exists(store->PackageDir(sha) + "/garbage"));
+  auto st = store->Stats();
+  REQUIRE(st.ok());
+  CHECK(st->package_count == 1);
+  CHECK(std::filesystem::is_empty(t.Sub("home/tmp")));
+  // Unreferenced: prune removes the extracted package and the blob.
+  auto pr = store->Prune(std::nullopt, {});
+  REQUIRE(pr.ok());
+  CHECK(pr->packages_removed == 1);
+  CHECK(pr->blobs_removed == 1);
+  CHECK_FALSE(store->IsPackageExtracted(sha));
+  CHECK_FALSE(std::filesystem::exists(store->PackageDir(sha)));
+}
