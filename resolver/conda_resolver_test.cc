@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -196,6 +198,122 @@ TEST_CASE("repodata: index, cache round trip, .conda dedup") {
   CHECK_FALSE(SubdirIndex::FromCache(bytes, {"https://h/ch", "linux-64", "r"}, "k2").ok());
   CHECK_FALSE(
       SubdirIndex::FromCache(bytes.substr(0, bytes.size() - 3), {"h", "linux-64", "r"}, "k1").ok());
+}
+
+}  // namespace
+}  // namespace ferry::resolver
+
+namespace ferry::resolver {
+namespace {
+
+void WriteChannel(PosixFileSystem& fs, const std::string& dir, const std::string& packages) {
+  REQUIRE(fs.CreateDirs(dir + "/linux-64").ok());
+  REQUIRE(fs.CreateDirs(dir + "/noarch").ok());
+  REQUIRE(fs.WriteFileAtomic(dir + "/linux-64/repodata.json",
+                             "{\"info\":{\"subdir\":\"linux-64\"},\"packages\":{" + packages +
+                                 "},\"packages.conda\":{}}")
+              .ok());
+  REQUIRE(fs.WriteFileAtomic(dir + "/noarch/repodata.json", "{\"packages\":{}}").ok());
+}
+
+std::string Rec(const std::string& name, const std::string& version, const std::string& deps = "") {
+  return "\"" + name + "-" + version + "-0.tar.bz2\":{\"name\":\"" + name + "\",\"version\":\"" +
+         version + "\",\"build\":\"0\",\"build_number\":0,\"depends\":[" + deps +
+         "],\"sha256\":\"" + std::string(64, 'a') + "\",\"size\":1}";
+}
+
+TEST_CASE("conda resolver: strict channel priority and channel::name pinning") {
+  PosixFileSystem fs;
+  NoHttp http;
+  std::string tmp = TempDir();
+  WriteChannel(fs, tmp + "/high", Rec("lib", "1.0") + "," + Rec("app", "1.0", "\"lib\""));
+  WriteChannel(fs, tmp + "/low", Rec("lib", "2.0") + "," + Rec("extra", "3.0"));
+  RequirementSet req;
+  req.channels = {"file://" + tmp + "/high", "file://" + tmp + "/low"};
+  req.platform = "linux-64";
+  req.conda = {"app", "extra"};
+  auto out = ResolveConda(req, http, fs, "", NullReporter());
+  REQUIRE(out.ok());
+  REQUIRE(out->solved);
+  std::map<std::string, std::string> got;
+  for (const auto& p : out->packages) got[p.name] = p.version + "@" + BaseName(p.channel);
+  // lib 2.0 exists only in the lower-priority channel: hidden by the higher one.
+  CHECK(got == std::map<std::string, std::string>{
+                   {"app", "1.0@high"}, {"lib", "1.0@high"}, {"extra", "3.0@low"}});
+  req.conda = {"lib >=2"};
+  out = ResolveConda(req, http, fs, "", NullReporter());
+  REQUIRE(out.ok());
+  CHECK_FALSE(out->solved);
+  req.conda = {"low::lib >=2"};
+  out = ResolveConda(req, http, fs, "", NullReporter());
+  REQUIRE(out.ok());
+  REQUIRE(out->solved);
+  REQUIRE(out->packages.size() == 1);
+  CHECK(out->packages[0].version == "2.0");
+  CHECK(out->packages[0].url == "file://" + tmp + "/low/linux-64/lib-2.0-0.tar.bz2");
+  req.conda = {"nowhere::lib"};
+  CHECK_FALSE(ResolveConda(req, http, fs, "", NullReporter()).ok());
+}
+
+// Serves one channel from memory: repodata.json.zst is 404, repodata.json has an ETag and answers
+// If-None-Match-style revalidation (simulated: from_cache on the second request).
+class FakeChannelHttp : public HttpClient {
+ public:
+  std::map<std::string, std::string> files;
+  std::vector<std::string> requested;
+  Result<HttpResponse> Send(const HttpRequest& r) override {
+    requested.push_back(r.url);
+    HttpResponse resp;
+    auto it = files.find(r.url);
+    if (it == files.end()) {
+      resp.status = 404;
+      return resp;
+    }
+    resp.status = 200;
+    resp.body = it->second;
+    resp.headers = {{"etag", "\"v1\""}};
+    resp.from_cache = served_.count(r.url) > 0;
+    served_.insert(r.url);
+    return resp;
+  }
+  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
+    std::vector<Result<HttpResponse>> out;
+    for (const auto& r : rs) out.push_back(Send(r));
+    return out;
+  }
+
+ private:
+  std::set<std::string> served_;
+};
+
+TEST_CASE("channel loader: http .zst fallback, parsed cache keyed by ETag") {
+  PosixFileSystem fs;
+  FakeChannelHttp http;
+  http.files["https://example.invalid/ch/linux-64/repodata.json"] =
+      "{\"packages\":{" + Rec("lib", "1.0") + "}}";
+  std::string cache = TempDir();
+  LoadStats stats;
+  auto idx = LoadSubdir("https://example.invalid/ch/", "linux-64", http, fs, cache, NullReporter(),
+                        &stats);
+  REQUIRE(idx.ok());
+  CHECK_FALSE(stats.from_parsed_cache);
+  CHECK(http.requested == std::vector<std::string>{
+                              "https://example.invalid/ch/linux-64/repodata.json.zst",
+                              "https://example.invalid/ch/linux-64/repodata.json"});
+  CHECK((*idx)->Records("lib", NullReporter()).at(0).url ==
+        "https://example.invalid/ch/linux-64/lib-1.0-0.tar.bz2");
+  LoadStats warm;
+  idx = LoadSubdir("https://example.invalid/ch", "linux-64", http, fs, cache, NullReporter(), &warm);
+  REQUIRE(idx.ok());
+  CHECK(warm.from_parsed_cache);
+  CHECK(warm.http_not_modified);
+  CHECK((*idx)->HasName("lib"));
+  // A channel without the subdir is an error naming it.
+  auto missing = LoadSubdir("https://example.invalid/ch", "osx-64", http, fs, cache,
+                            NullReporter());
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message() ==
+        "channel https://example.invalid/ch has no osx-64/repodata.json (HTTP 404)");
 }
 
 }  // namespace
