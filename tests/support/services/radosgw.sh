@@ -8,6 +8,7 @@
 #          DIR/env       AWS_ACCESS_KEY_ID=..., AWS_SECRET_ACCESS_KEY=..., AWS_ENDPOINT_URL_S3=...,
 #                        AWS_REGION=us-east-1, FERRY_TEST_BUCKET=ferry-test  (shell-sourceable)
 #        Logs stay in DIR/log. On failure the daemons are killed and the logs' tails printed.
+#        FERRY_RGW_MEMSTORE_BYTES sizes the in-RAM OSD (default 4 GiB; writes hang when full).
 # stop:  kill -9 of the pids in DIR/run/*.pid (memstore has nothing to flush). Idempotent.
 set -euo pipefail
 
@@ -59,6 +60,9 @@ stop_cluster
 rm -rf "$D"/{mon,osd,rgw,log,run,ceph.conf,monmap}
 mkdir -p "$D"/{mon,osd,rgw,log,run}
 FSID=$(cat /proc/sys/kernel/random/uuid)
+# The OSD keeps objects in RAM (memstore); RAM is only used as data is written. When it is
+# full, writes hang (OSD_FULL), so size it for the largest test (bench pushes ~1 GB twice).
+MEMSTORE_BYTES=${FERRY_RGW_MEMSTORE_BYTES:-4294967296}
 MONPORT=$(free_port); PORT=$(free_port)
 while [[ "$PORT" == "$MONPORT" ]]; do PORT=$(free_port); done
 
@@ -83,6 +87,7 @@ osd pool default pg num = 8
 osd pool default pgp num = 8
 osd pool default pg autoscale mode = off
 mon allow pool size one = true
+mon data avail crit = 1
 mon max pg per osd = 1000
 osd crush chooseleaf type = 0
 osd class update on start = false
@@ -92,7 +97,7 @@ mon data = $D/mon
 [osd.0]
 osd data = $D/osd
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = $MEMSTORE_BYTES
 osd max object name len = 460
 osd max object namespace len = 64
 [client.rgw]
