@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "src/fs.h"
 #include "src/http.h"
@@ -36,8 +37,11 @@ struct Context {
   int exit_code = 0;  // set by the command that ran
 };
 
-// Reads the configuration from the environment and ferry.toml files (see Config).
-Config LoadConfig(const std::string& input_dir);
+// Reads the configuration: environment variables, then `<input_dir>/ferry.toml`, then
+// `$XDG_CONFIG_HOME/ferry/ferry.toml` (keys: home, store, channels, index-url); the first source
+// that sets a key wins. Command flags are applied by each command on top. A malformed
+// ferry.toml is kUser naming the file and line.
+Result<Config> LoadConfig(const std::string& input_dir);
 
 // Prints an error the SPEC way: "ferry: error: <message>" on stderr; with --json also
 // {"error": kind, "message": ...} on stdout. Returns the exit code of the status.

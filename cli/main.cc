@@ -37,7 +37,12 @@ int main(int argc, char** argv) {
 
   // Real implementations are created before any callback runs (CLI11 runs callbacks in parse).
   app.parse_complete_callback([&] {
-    ctx.config = cli::LoadConfig(".");
+    auto config = cli::LoadConfig(".");
+    if (!config.ok()) {
+      std::cerr << "ferry: error: " << config.status().message() << std::endl;
+      std::exit(config.status().exit_code());
+    }
+    ctx.config = std::move(config).value();
     ctx.fs = std::make_unique<PosixFileSystem>();
     CurlHttpOptions http_options;
     http_options.cache_dir = ctx.config.ferry_home + "/http-cache";

@@ -1,0 +1,42 @@
+// Resolving one requirement set into the packages of one environment: the conda side first (it
+// chooses the python), then the PyPI side for that python, where a distribution already provided
+// by a conda package (same normalized name, or a pkg:pypi purl) is not installed twice and a
+// conflict with it is explained. Orchestrates the resolver library for the commands that need it
+// (resolve, compose).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/context.h"
+#include "src/lock/lock.h"
+#include "src/status.h"
+
+namespace ferry::cli {
+
+struct EnvResolveOptions {
+  // Versions to keep when possible (compose keeps its base's packages; --upgrade-package keeps
+  // everything but one name). conda name -> version, PEP 503 name -> version.
+  std::map<std::string, std::string> prefer_conda;
+  std::map<std::string, std::string> prefer_pypi;
+  bool merge_indexes = false;  // --index-strategy unsafe-merge: take a project from every index
+  bool allow_prereleases = false;
+};
+
+struct EnvResolution {
+  bool solved = false;
+  std::vector<LockedPackage> packages;  // sorted (kind, name)
+  std::string explanation;              // when !solved: which side failed and why
+};
+
+// Errors: bad specs, unreachable channels/indexes, broken metadata (exit-code categories per
+// SPEC.md). Unsolvable is a value.
+Result<EnvResolution> ResolveEnvironment(Context& ctx, const RequirementSet& req,
+                                         const EnvResolveOptions& options);
+
+// The PyPI distributions that conda packages of `packages` provide (PEP 503 name -> version).
+std::map<std::string, std::string> CondaProvidedDistributions(
+    const std::vector<LockedPackage>& packages);
+
+}  // namespace ferry::cli
