@@ -64,5 +64,5 @@ report "curl, one process, sequential (reuse)" "$t_curl2"
 report "ferry SendAll parallelism 1" "$t_f1"
 report "ferry SendAll parallelism $PAR" "$t_fp"
 report "ferry SendAll parallelism $PAR, sinks" "$t_fs"
-awk -v a="$t_curl1" -v b="$t_curl2" -v c="$t_fp" 'BEGIN{
-  printf "ratio: ferry(parallel %s) is %.1fx faster than curl per file, %.1fx faster than curl sequential with reuse\n", ENVIRON["PAR"] ? ENVIRON["PAR"] : 16, a/c, b/c }'
+awk -v a="$t_curl1" -v b="$t_curl2" -v c="$t_fp" -v par="$PAR" 'BEGIN{
+  printf "ratio: ferry (parallelism %s) is %.1fx faster than curl per file, %.1fx faster than curl sequential with reuse\n", par, a/c, b/c }'
