@@ -24,7 +24,7 @@ Result<inputs::TomlValue> Convert(const YAML::Node& node, std::string_view filen
         }
         FERRY_ASSIGN_OR_RETURN(inputs::TomlValue child, Convert(it->second, filename, depth + 1));
         if (child.line == 0) child.line = it->first.Mark().line + 1;
-        v.table.emplace_back(it->first.Scalar(), std::move(child));
+        v.table.push_back(inputs::TomlMember{it->first.Scalar(), std::move(child)});
       }
       break;
     case YAML::NodeType::Sequence:

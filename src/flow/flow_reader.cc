@@ -464,7 +464,9 @@ class Reader {
       return TypeError(d, a, "a dict of package name -> version");
     }
     std::map<std::string, std::string> out;
-    for (const auto& [k, v] : a.value.entries) {
+    for (size_t e = 0; e < a.value.keys.size(); ++e) {
+      const Literal& k = a.value.keys[e];
+      const Literal& v = a.value.values[e];
       if (k.type != Literal::Type::kString) {
         return ErrorAt(k.line ? k.line : a.line, "@" + d.shown + ": argument '" + a.name +
                                                      "': package names must be strings, got " +

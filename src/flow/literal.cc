@@ -180,7 +180,8 @@ class Evaluator {
       v.type = Literal::Type::kDict;
       ++pos_;
       FERRY_ASSIGN_OR_RETURN(Literal value, Expr());
-      v.entries.emplace_back(std::move(first), std::move(value));
+      v.keys.push_back(std::move(first));
+      v.values.push_back(std::move(value));
       FERRY_RETURN_IF_ERROR(ExpectSeparator("}"));
       while (AtOp(",")) {
         ++pos_;
@@ -193,7 +194,8 @@ class Evaluator {
         }
         ++pos_;
         FERRY_ASSIGN_OR_RETURN(Literal val, Expr());
-        v.entries.emplace_back(std::move(k), std::move(val));
+        v.keys.push_back(std::move(k));
+        v.values.push_back(std::move(val));
         FERRY_RETURN_IF_ERROR(ExpectSeparator("}"));
       }
     } else {

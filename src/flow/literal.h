@@ -19,7 +19,8 @@ struct Literal {
   std::string text;  // kString/kBytes: decoded value; kInt/kFloat: source text ("-3", "3.10")
   bool boolean = false;
   std::vector<Literal> items;                         // list / tuple / set
-  std::vector<std::pair<Literal, Literal>> entries;  // dict, in source order
+  std::vector<Literal> keys;    // dict keys, in source order
+  std::vector<Literal> values;  // dict values, values[i] belongs to keys[i]
   int line = 0;
 
   const char* TypeName() const;  // "str", "int", "list", ... (Python names)

@@ -1,6 +1,7 @@
 #include "src/flow/tokenizer.h"
 
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 
 namespace ferry::flow {
@@ -485,7 +486,41 @@ class Lexer {
 
 }  // namespace
 
+Status CheckUtf8(std::string_view bytes, std::string_view filename) {
+  size_t i = 0;
+  int line = 1;
+  while (i < bytes.size()) {
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c < 0x80) {
+      if (c == '\n') ++line;
+      ++i;
+      continue;
+    }
+    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    bool ok = n != 0 && c <= 0xF4 && c >= 0xC2 && i + n <= bytes.size();
+    uint32_t cp = ok ? (c & (0xFF >> (n + 1))) : 0;
+    for (size_t k = 1; ok && k < n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(bytes[i + k]);
+      ok = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (ok) {
+      ok = !((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+             (cp >= 0xD800 && cp <= 0xDFFF));
+    }
+    if (!ok) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", c);
+      return Status::User(std::string(filename) + ":" + std::to_string(line) +
+                          ": not valid UTF-8 (byte " + hex + ")");
+    }
+    i += n;
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<Token>> Tokenize(std::string_view source, std::string_view filename) {
+  FERRY_RETURN_IF_ERROR(CheckUtf8(source, filename));
   // Skip a UTF-8 byte order mark.
   if (source.substr(0, 3) == "\xEF\xBB\xBF") source.remove_prefix(3);
   return Lexer(source, filename).Run();

@@ -44,4 +44,9 @@ Result<std::vector<Token>> Tokenize(std::string_view source, std::string_view fi
 
 const char* TokenKindName(TokenKind kind);
 
+// Ok if `bytes` is valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF); else
+// kUser "<filename>:<line>: not valid UTF-8 (byte 0xCD)". Inputs are checked with it before
+// their text reaches JSON (req-ids, the lock), which requires valid UTF-8.
+Status CheckUtf8(std::string_view bytes, std::string_view filename);
+
 }  // namespace ferry::flow

@@ -175,15 +175,15 @@ TEST_CASE("literal: containers, implicit concatenation, unary minus") {
   auto v = Eval("{'numpy': '1.26' '.4', \"pandas\": \"\", 'x': (1, -2.5, None, True), 's': {1}}");
   REQUIRE(v.ok());
   REQUIRE(v->type == Literal::Type::kDict);
-  REQUIRE(v->entries.size() == 4);
-  CHECK(v->entries[0].second.text == "1.26.4");
-  CHECK(v->entries[1].second.text.empty());
-  const Literal& t = v->entries[2].second;
+  REQUIRE(v->keys.size() == 4);
+  CHECK(v->values[0].text == "1.26.4");
+  CHECK(v->values[1].text.empty());
+  const Literal& t = v->values[2];
   REQUIRE(t.type == Literal::Type::kTuple);
   CHECK(t.items[1].text == "-2.5");
   CHECK(t.items[2].type == Literal::Type::kNone);
   CHECK(t.items[3].boolean);
-  CHECK(v->entries[3].second.type == Literal::Type::kSet);
+  CHECK(v->values[3].type == Literal::Type::kSet);
   auto paren = Eval("('a')");
   REQUIRE(paren.ok());
   CHECK(paren->type == Literal::Type::kString);
@@ -207,4 +207,15 @@ TEST_CASE("literal: non-literals are explained") {
   CHECK(Eval("-'x'").status().message() == "bad operand type for unary -: 'str'");
   CHECK(Eval("b'a' 'b'").status().message() == "cannot mix bytes and nonbytes literals");
   CHECK(Eval("{'a': VERSION}").status().message() == "name 'VERSION' is not a literal");
+}
+
+TEST_CASE("tokenizer: input must be UTF-8") {
+  CHECK(CheckUtf8("caf\xc3\xa9 \xf0\x9f\x9a\xa2", "f.py").ok());
+  auto bad = Tokenize("x = 1\ns = '\xcd'\n", "flow.py");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message() == "flow.py:2: not valid UTF-8 (byte 0xCD)");
+  CHECK_FALSE(CheckUtf8("\xc0\xaf", "f").ok());          // overlong
+  CHECK_FALSE(CheckUtf8("\xed\xa0\x80", "f").ok());      // surrogate
+  CHECK_FALSE(CheckUtf8("\xf4\x90\x80\x80", "f").ok());  // > U+10FFFF
+  CHECK_FALSE(CheckUtf8("\xe2\x82", "f").ok());          // truncated
 }

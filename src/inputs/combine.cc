@@ -7,6 +7,7 @@
 #include "src/fs.h"
 #include "src/inputs/environment_yml.h"
 #include "src/inputs/pyproject.h"
+#include "src/flow/tokenizer.h"
 #include "src/specs/match_spec.h"
 
 namespace ferry::inputs {
@@ -124,6 +125,7 @@ class Combiner {
  private:
   Result<std::string> Read(const std::string& path) {
     FERRY_ASSIGN_OR_RETURN(std::string bytes, readers_.read(path));
+    FERRY_RETURN_IF_ERROR(flow::CheckUtf8(bytes, path));
     bool known = std::any_of(out_.inputs.begin(), out_.inputs.end(),
                              [&](const lock::LockInput& i) { return i.path == path; });
     if (!known) out_.inputs.push_back({path, Sha256Hex(bytes)});
@@ -261,6 +263,10 @@ Result<InputKind> DetectInputKind(std::string_view path) {
 }
 
 Result<CombinedInputs> CombineInputs(const InputSpec& spec, const InputReaders& readers) {
+  for (const auto* list : {&spec.conda, &spec.pypi, &spec.extras}) {
+    for (const auto& s : *list) FERRY_RETURN_IF_ERROR(flow::CheckUtf8(s, "command line"));
+  }
+  FERRY_RETURN_IF_ERROR(flow::CheckUtf8(spec.python, "command line"));
   if (spec.paths.empty() && spec.conda.empty() && spec.pypi.empty()) {
     return Status::Usage("nothing to resolve: give input files or --conda/--pypi requirements");
   }

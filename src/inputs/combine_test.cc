@@ -27,7 +27,7 @@ TomlValue Seq(std::vector<TomlValue> items, int line) {
   v.line = line;
   return v;
 }
-TomlValue Map(std::vector<std::pair<std::string, TomlValue>> entries, int line) {
+TomlValue Map(std::vector<TomlMember> entries, int line) {
   TomlValue v;
   v.type = TomlValue::Type::kTable;
   v.table = std::move(entries);

@@ -173,7 +173,16 @@ TEST_CASE("toml: errors name the line") {
   CHECK(e("a = \"abc\n") == "p.toml:1: unterminated string (newline in a string)");
   CHECK(e("a = \"\\q\"\n") == "p.toml:1: invalid escape sequence '\\q'");
   CHECK(e("a = 1 2\n") == "p.toml:1: unexpected '2' (expected the end of the line)");
-  CHECK(e("a = {b = 1}\n[a]\n") == "p.toml:2: table 'a' defined twice");
+  CHECK(e("a = {b = 1}\n[a]\n") == "p.toml:2: inline table 'a' cannot be extended");
+  CHECK(e("a = {b = 1}\na.c = 2\n") == "p.toml:2: cannot add to key 'a'");
+  CHECK(e("[a.b]\n[a.c]\n[a.d]\n[a.e]\n[a.b]\n") == "p.toml:5: table 'a.b' defined twice");
+  CHECK(e("[[t]]\n[t]\n") == "p.toml:2: table 't' defined twice");
+  auto ok = ParseToml("[a.b.c]\nx = 1\n[a]\ny = 2\n[[t]]\n[[t]]\n[t.sub]\nz = 3\n", "p.toml");
+  INFO(ok.status().message());
+  REQUIRE(ok.ok());
+  CHECK(ok->Find({"a", "b", "c", "x"})->text == "1");
+  CHECK(ok->Find({"t"})->array.size() == 2);
+  CHECK(ok->Find({"t"})->array[1].Find({"sub", "z"})->text == "3");
 }
 
 TEST_CASE("pyproject: dependencies, extras and requires-python") {

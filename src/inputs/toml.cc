@@ -172,20 +172,6 @@ class Parser {
     return s;
   }
 
-  // Tables created implicitly (by a dotted header or key) may later be defined explicitly once.
-  struct Meta {
-    const TomlValue* table;
-    bool explicit_header;
-    bool via_dotted_key;
-    bool inline_closed;
-  };
-  std::vector<Meta> meta_;
-  Meta* MetaOf(const TomlValue* t) {
-    for (auto& m : meta_)
-      if (m.table == t) return &m;
-    return nullptr;
-  }
-
   TomlValue* Child(TomlValue& t, const std::string& key) {
     for (auto& [k, v] : t.table)
       if (k == key) return &v;
@@ -203,26 +189,22 @@ class Parser {
         v.line = line;
         if (last && array_table) {
           v.type = TomlValue::Type::kArray;
+          v.array_of_tables = true;
           TomlValue elem;
           elem.type = TomlValue::Type::kTable;
           elem.line = line;
           v.array.push_back(std::move(elem));
-          cur->table.emplace_back(keys[i], std::move(v));
-          TomlValue* arr = &cur->table.back().second;
-          array_tables_.push_back(arr);
-          return &arr->array.back();
+          cur->table.push_back(TomlMember{keys[i], std::move(v)});
+          return &cur->table.back().second.array.back();
         }
         v.type = TomlValue::Type::kTable;
-        cur->table.emplace_back(keys[i], std::move(v));
-        next = &cur->table.back().second;
-        meta_.push_back({next, last, false, false});
-        cur = next;
+        v.defined_by_header = last;
+        cur->table.push_back(TomlMember{keys[i], std::move(v)});
+        cur = &cur->table.back().second;
         continue;
       }
       if (next->type == TomlValue::Type::kArray) {
-        bool is_array_table = false;
-        for (auto* a : array_tables_) is_array_table = is_array_table || a == next;
-        if (!is_array_table) {
+        if (!next->array_of_tables) {
           return ErrAt(line, "'" + JoinKey(keys, i + 1) + "' is an array, not a table");
         }
         if (last && array_table) {
@@ -240,16 +222,15 @@ class Parser {
         return ErrAt(line, "key '" + JoinKey(keys, i + 1) + "' is already a " +
                                next->TypeName() + ", not a table");
       }
-      Meta* m = MetaOf(next);
-      if (m && m->inline_closed) {
+      if (next->inline_table) {
         return ErrAt(line, "inline table '" + JoinKey(keys, i + 1) + "' cannot be extended");
       }
       if (last) {
         if (array_table) return ErrAt(line, "'" + JoinKey(keys, i + 1) + "' is a table, not an array of tables");
-        if (m == nullptr || m->explicit_header || m->via_dotted_key) {
+        if (next->defined_by_header || next->defined_by_dotted_key) {
           return ErrAt(line, "table '" + JoinKey(keys, i + 1) + "' defined twice");
         }
-        m->explicit_header = true;
+        next->defined_by_header = true;
       }
       cur = next;
     }
@@ -273,12 +254,12 @@ class Parser {
         TomlValue t;
         t.type = TomlValue::Type::kTable;
         t.line = line;
-        cur->table.emplace_back(keys[i], std::move(t));
+        t.defined_by_dotted_key = true;
+        cur->table.push_back(TomlMember{keys[i], std::move(t)});
         next = &cur->table.back().second;
-        meta_.push_back({next, false, true, false});
       } else {
-        Meta* m = MetaOf(next);
-        if (next->type != TomlValue::Type::kTable || (m && (m->inline_closed || m->explicit_header))) {
+        if (next->type != TomlValue::Type::kTable || next->inline_table ||
+            (next->defined_by_header && !next->defined_by_dotted_key)) {
           return ErrAt(line, "cannot add to key '" + JoinKey(keys, i + 1) + "'");
         }
       }
@@ -287,7 +268,7 @@ class Parser {
     if (Child(*cur, keys.back()) != nullptr) {
       return ErrAt(line, "duplicate key '" + JoinKey(keys, keys.size()) + "'");
     }
-    cur->table.emplace_back(keys.back(), std::move(v));
+    cur->table.push_back(TomlMember{keys.back(), std::move(v)});
     return Status::Ok();
   }
 
@@ -489,6 +470,7 @@ class Parser {
   Result<TomlValue> InlineTable() {
     TomlValue v;
     v.type = TomlValue::Type::kTable;
+    v.inline_table = true;
     v.line = line_;
     ++p_;  // '{'
     SkipWs();
@@ -517,7 +499,6 @@ class Parser {
   std::string_view filename_;
   size_t p_ = 0;
   int line_ = 1;
-  std::vector<const TomlValue*> array_tables_;
 };
 
 }  // namespace

@@ -14,20 +14,35 @@
 
 namespace ferry::inputs {
 
+struct TomlMember;
+
 struct TomlValue {
   enum class Type { kString, kInteger, kFloat, kBool, kDateTime, kArray, kTable };
   Type type = Type::kTable;
   std::string text;  // kString: decoded; kInteger/kFloat/kDateTime: source text; kBool: true/false
   bool boolean = false;
   std::vector<TomlValue> array;                          // kArray
-  std::vector<std::pair<std::string, TomlValue>> table;  // kTable, in definition order
+  std::vector<TomlMember> table;  // kTable, in definition order
   int line = 0;                                          // where the value (or table) starts
+
+  // Parser bookkeeping for TOML's table rules (kept in the value so it survives moves).
+  bool defined_by_header = false;  // [a.b] named this table explicitly
+  bool defined_by_dotted_key = false;  // created by a dotted key (a.b = 1)
+  bool inline_table = false;       // { ... }: closed to later additions
+  bool array_of_tables = false;    // created by [[a]]
 
   // Member lookup in a table; nullptr if absent or not a table.
   const TomlValue* Get(std::string_view key) const;
   // Nested lookup: Find({"project", "optional-dependencies"}).
   const TomlValue* Find(std::initializer_list<std::string_view> path) const;
   const char* TypeName() const;  // "string", "array", "table", ...
+};
+
+// One key of a table (a struct rather than std::pair so TomlValue can hold a vector of them
+// while still incomplete).
+struct TomlMember {
+  std::string first;  // key
+  TomlValue second;   // value
 };
 
 // Parses a TOML document into its root table. Errors (kUser) name the file and line:
