@@ -176,6 +176,10 @@ void SmallObjects(ObjectStore& s) {
   CHECK(st.code() == Code::kIntegrity);
   CHECK_FALSE(s.Head("v1/envs/bad.json")->has_value());
 
+  // A key prefix is not an object.
+  CHECK_FALSE(s.Get("v1/envs")->has_value());
+  CHECK_FALSE(s.Head("v1/envs")->has_value());
+
   // Empty object.
   REQUIRE(s.Put("v1/empty", "", {}).ok());
   CHECK(**s.Get("v1/empty") == "");

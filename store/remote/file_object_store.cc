@@ -133,6 +133,11 @@ Result<std::string> WriteTemp(const std::string& dest, std::string_view data, in
   return tmp;
 }
 
+bool IsDirectory(int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 bool ValidKeyChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '~' ||
          c == '/' || c == '-';
@@ -191,6 +196,10 @@ Result<std::optional<std::string>> FileObjectStore::Get(const std::string& key) 
     if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>();
     return Status::User("reading " + path + ": " + Errno());
   }
+  if (IsDirectory(fd)) {  // "v1/envs" is a key prefix here, not an object (as on S3)
+    ::close(fd);
+    return std::optional<std::string>();
+  }
   std::string out;
   char buf[65536];
   for (;;) {
@@ -216,6 +225,10 @@ Status FileObjectStore::Download(const std::string& key, const std::string& dest
     if (errno == ENOENT || errno == ENOTDIR)
       return Status::User("object " + key + " not found in " + Describe());
     return Status::User("reading " + path + ": " + Errno());
+  }
+  if (IsDirectory(fd)) {
+    ::close(fd);
+    return Status::User("object " + key + " not found in " + Describe());
   }
   Status st = CopyVerifiedAtomic(fd, Describe() + "/" + key, dest_path, expected_sha256);
   ::close(fd);
