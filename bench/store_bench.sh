@@ -16,11 +16,15 @@ FERRY=$BUILD/cli/ferry
 MAKE_LOCK=$BUILD/tests/store_make_lock
 W=$(mktemp -d "${TMPDIR:-/tmp}/ferry-store-bench.XXXXXX")
 RGW=""
+RUN=""
 cleanup() {
+  # Free the server's space (radosgw's memstore holds everything in RAM).
+  [[ -n $RUN ]] && timeout 300 "${AWS[@]}" s3 rm --quiet --recursive "s3://$BUCKET/$RUN/" || true
   [[ -n $RGW ]] && bash "$SRC/tests/support/services/radosgw.sh" stop "$RGW" >/dev/null 2>&1 || true
   rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 if [[ -z ${FERRY_RADOSGW_ENV:-} ]]; then
   RGW=$W/rgw
@@ -30,7 +34,6 @@ fi
 set -a; . "$FERRY_RADOSGW_ENV"; set +a
 AWS=(/usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL_S3")
 BUCKET=$FERRY_TEST_BUCKET
-RUN=bench-$$-$RANDOM
 
 ENV_ID=$("$MAKE_LOCK" "$W/bench.lock" "$W/pkgs" "$COUNT" "$SIZE" 7 train)
 BYTES=$(du -cb "$W"/pkgs/*.conda | tail -1 | cut -f1)
@@ -45,6 +48,7 @@ export FERRY_HOME=$W/home-push
 FERRY_STORE=file://$W/warm "$FERRY" -q push "$W/bench.lock" >/dev/null
 sync
 
+RUN=bench-$$-$RANDOM
 export FERRY_STORE=s3://$BUCKET/$RUN/ferry
 t0=$(now); "$FERRY" -q push "$W/bench.lock" >/dev/null; t1=$(now)
 FERRY_PUSH_S=$(secs "$t0" "$t1"); FERRY_PUSH_MB=$(mbps "$t0" "$t1")
