@@ -1,10 +1,11 @@
 #!/bin/bash
 # The model-and-explainer scenario end to end (examples/explainer/README.md), with the real ferry
-# binary, the fixture channel and index over HTTP (nginx), and a remote store that is radosgw (s3)
-# or a directory (file).
-#   e2e_explainer_test.sh FERRY SOURCE_DIR s3|file
-# Needs FERRY_FIXTURE_HTTP (the fixture_http nginx dir: url, access.log) and, for s3,
-# FERRY_RADOSGW_ENV (the radosgw fixture's env file).
+# binary, the fixture channel and index, and a remote store that is radosgw (s3) or a directory.
+#   e2e_explainer_test.sh FERRY SOURCE_DIR s3|file http|file [FIXTURES_DIR]
+# Channels http: the fixture channel and index over HTTP from the fixture_http nginx
+# (FERRY_FIXTURE_HTTP: its dir with url and access.log). Channels file: a copy of FIXTURES_DIR's
+# channel and index as file:// URLs, deleted before the pod runs (the pod must need only the
+# store). Store s3 needs FERRY_RADOSGW_ENV (the radosgw fixture's env file).
 #
 # Three machines, each with its own FERRY_HOME and only the remote store in common:
 #   trainer    resolves examples/explainer/train_flow.py, pushes it, names it model-a:v1
@@ -14,6 +15,8 @@ set -uo pipefail
 FERRY=$1
 SRC=$2
 MODE=$3
+CHANNEL_MODE=${4:-http}
+FIXTURES=${5:-}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-e2e-explainer.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 FAILS=0
@@ -41,9 +44,20 @@ PY=/usr/bin/python3
 json() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
 # ---- services ----
-[[ -f ${FERRY_FIXTURE_HTTP:-}/url ]] || die "FERRY_FIXTURE_HTTP/url missing (fixture_http not running?)"
-HTTP=$(cat "$FERRY_FIXTURE_HTTP/url")
-ACCESS_LOG=$FERRY_FIXTURE_HTTP/access.log
+if [[ $CHANNEL_MODE == http ]]; then
+  [[ -f ${FERRY_FIXTURE_HTTP:-}/url ]] || die "FERRY_FIXTURE_HTTP/url missing (fixture_http not running?)"
+  HTTP=$(cat "$FERRY_FIXTURE_HTTP/url")
+  ACCESS_LOG=$FERRY_FIXTURE_HTTP/access.log
+  CHANNEL=$HTTP/channel
+  INDEX=$HTTP/pypi/simple
+else
+  [[ -d $FIXTURES/channel && -d $FIXTURES/pypi ]] || die "no fixture channel/index in '$FIXTURES'"
+  mkdir -p "$T/fx"
+  cp -r "$FIXTURES/channel" "$FIXTURES/pypi" "$T/fx/"
+  ACCESS_LOG=/dev/null
+  CHANNEL=file://$T/fx/channel
+  INDEX=file://$T/fx/pypi/simple
+fi
 unset FERRY_STORE FERRY_HOME FERRY_CHANNELS FERRY_INDEX_URL RUN_ID
 export XDG_CONFIG_HOME=$T/xdg  # no user ferry.toml
 STORE_ID=e2e-$$-$RANDOM
@@ -70,8 +84,6 @@ else
   remote_keys() { (cd "$STORE_DIR" && find "$1" -type f ! -name '.ferry-tmp*' 2>/dev/null | sort); }
 fi
 export FERRY_STORE=$STORE
-CHANNEL=$HTTP/channel
-INDEX=$HTTP/pypi/simple
 echo "# store $STORE, channel $CHANNEL, index $INDEX"
 
 cp "$SRC/examples/explainer/train_flow.py" "$SRC/examples/explainer/explain_flow.py" "$T/"
@@ -208,6 +220,7 @@ fi
 # ================= 3. pod: a fresh FERRY_HOME, the name fetched at execution time ===========
 export FERRY_HOME=$T/pod
 unset FERRY_CHANNELS FERRY_INDEX_URL  # the pod needs only the store
+[[ $CHANNEL_MODE == file ]] && rm -rf "$T/fx"  # ... and cannot reach the channel or the index
 export RUN_ID
 grep -E -o '(pandas|numpy|scikit.learn|ferry_demo|python)-[^ "]*\.(conda|tar\.bz2|whl)' \
   "$ACCESS_LOG" 2>/dev/null | wc -l >"$T/log-before"
@@ -239,8 +252,32 @@ run_ok "pod: ferry fetch (prints the prefix)" "$FERRY" fetch 'explainer/model-a-
 P=$(tail -1 "$T/out")
 [[ $P == "$T/pod/envs/$EXPLAINER_ENV" ]] && pass "prefix is FERRY_HOME/envs/<env-id>" || fail "prefix '$P'"
 run_ok "pod: ferry verify PREFIX is clean" "$FERRY" verify "$P"
-$P/bin/python -m pip check >"$T/out" 2>&1 && pass "pip check in the explainer environment" ||
-  fail "pip check: $(head -5 "$T/out")"
+# `pip check` without pip in the environment: every installed distribution's Requires-Dist (whose
+# markers hold for this python) is satisfied by an installed distribution (host packaging module).
+$PY - "$P/lib/python3.11/site-packages" >"$T/out" 2>&1 <<'PY' && pass "requirements consistent: $(cat "$T/out")" ||
+import importlib.metadata as md, sys
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+dists = {canonicalize_name(d.metadata["Name"]): d.version for d in md.distributions(path=[sys.argv[1]])}
+env = {"python_version": "3.11", "python_full_version": "3.11.2", "sys_platform": "linux",
+       "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64",
+       "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
+bad = []
+for d in md.distributions(path=[sys.argv[1]]):
+    for r in d.requires or []:
+        req = Requirement(r)
+        if req.marker and not req.marker.evaluate(env):
+            continue
+        have = dists.get(canonicalize_name(req.name))
+        if have is None or (req.specifier and not req.specifier.contains(have, prereleases=True)):
+            bad.append("%s requires %s, have %s" % (d.metadata["Name"], r, have))
+for want in ("numpy", "scikit-learn", "pandas", "ferry-demo", "tinypkg"):
+    if want not in dists:
+        bad.append("no distribution " + want)
+print("; ".join(bad) if bad else "%d distributions" % len(dists))
+sys.exit(1 if bad else 0)
+PY
+  fail "requirements: $(cat "$T/out")"
 expect_exit 7 "pod: ferry run ... -- sh -c 'exit 7' returns the command's status" \
   "$FERRY" run 'explainer/model-a-@{RUN_ID}' -- sh -c 'exit 7'
 
@@ -277,6 +314,6 @@ if [[ $MODE == s3 ]]; then
   "${AWS[@]}" s3 rm --quiet --recursive "s3://$FERRY_TEST_BUCKET/$STORE_ID/" >/dev/null 2>&1 || true
 fi
 echo
-if [[ $FAILS == 0 ]]; then echo "e2e explainer ($MODE): all checks passed"; exit 0; fi
-echo "e2e explainer ($MODE): $FAILS check(s) failed"
+if [[ $FAILS == 0 ]]; then echo "e2e explainer (store $MODE, channels $CHANNEL_MODE): all checks passed"; exit 0; fi
+echo "e2e explainer (store $MODE, channels $CHANNEL_MODE): $FAILS check(s) failed"
 exit 1
