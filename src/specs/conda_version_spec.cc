@@ -49,6 +49,51 @@ Status CheckRegexLimits(std::string_view pattern) {
       }
     }
   }
+  // Reject the shapes that make backtracking regex engines exponential: a quantifier applied to
+  // a quantifier ("a**", "a+*") or to a group that already contains one ("(a+)*").
+  std::vector<bool> group_has_quant;  // one entry per open group
+  bool last_quant = false;            // previous token was a quantifier
+  bool last_group_quant = false;      // previous token closed a group containing a quantifier
+  auto is_quant = [](char c) { return c == '*' || c == '+' || c == '?' || c == '{'; };
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\') {  // escaped character: a plain atom
+      ++i;
+      last_quant = last_group_quant = false;
+      continue;
+    }
+    if (c == '[') {  // character class: a plain atom
+      size_t j = i + 1;
+      if (j < pattern.size() && pattern[j] == '^') ++j;
+      if (j < pattern.size() && pattern[j] == ']') ++j;
+      while (j < pattern.size() && pattern[j] != ']') j += pattern[j] == '\\' ? 2 : 1;
+      i = j;
+      last_quant = last_group_quant = false;
+      continue;
+    }
+    if (is_quant(c)) {
+      bool lazy = c == '?' && last_quant;
+      if (!lazy && (last_quant || last_group_quant)) {
+        return Status::User("regex applies a quantifier to a repeated expression");
+      }
+      if (c == '{') {
+        while (i < pattern.size() && pattern[i] != '}') ++i;
+      }
+      for (size_t g = 0; g < group_has_quant.size(); ++g) group_has_quant[g] = true;
+      last_quant = !lazy;
+      last_group_quant = false;
+      continue;
+    }
+    if (c == '(') {
+      group_has_quant.push_back(false);
+    } else if (c == ')') {
+      last_group_quant = !group_has_quant.empty() && group_has_quant.back();
+      if (!group_has_quant.empty()) group_has_quant.pop_back();
+      last_quant = false;
+      continue;
+    }
+    last_quant = last_group_quant = false;
+  }
   return Status::Ok();
 }
 
@@ -184,6 +229,10 @@ class VersionSpecParser {
   }
 
   Result<Version> ParseVersion(size_t from, size_t to) {
+    size_t star = text_.substr(from, to - from).find('*');
+    if (star != std::string_view::npos) {
+      return Error(from + star, "'*' is only allowed as a trailing wildcard or in a glob");
+    }
     auto v = Version::Parse(text_.substr(from, to - from));
     if (!v.ok()) return VersionErrorAt(from, v.status());
     return std::move(v).value();

@@ -289,7 +289,7 @@ Result<MatchSpec> MatchSpec::Parse(std::string_view text) {
       if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"') &&
           value.back() == value.front()) {
         value = value.substr(1, value.size() - 2);
-      } else if (!value.empty() && (value.front() == '\'' || value.front() == '"')) {
+      } else if (value.find_first_of("'\"") != std::string_view::npos) {
         return SpecError(text, "unterminated quote in bracket value for \"" + key + "\"");
       }
       static const std::array<std::string_view, 10> kKeys = {
@@ -340,6 +340,10 @@ Result<MatchSpec> MatchSpec::Parse(std::string_view text) {
   std::string version_text, build_text;
   std::string_view rest = Trim(s.substr(name_end));
   if (!rest.empty()) {
+    size_t bad = rest.find_first_of("'\"]");
+    if (bad != std::string_view::npos) {
+      return SpecError(text, std::string("unexpected character '") + rest[bad] + "'");
+    }
     auto [v, b] = SplitVersionBuild(rest);
     version_text = std::move(v);
     build_text = std::move(b);

@@ -142,6 +142,9 @@ TEST_CASE("version spec errors name input and position") {
       {"1.2(", "at position 3: unexpected '('"},
       {"1.*.&", "at position 4: invalid character '&'"},
       {".*", "at position 0: missing version before '*'"},
+      // fuzzer regressions: '*' inside an operator's version could not round-trip
+      {"==*2*", "at position 2: '*' is only allowed as a trailing wildcard or in a glob"},
+      {">=1.*2", "at position 4: '*' is only allowed as a trailing wildcard or in a glob"},
   };
   for (const Case& c : cases) {
     auto v = VersionSpec::Parse(c.text);
@@ -380,6 +383,18 @@ TEST_CASE("match spec comments, channels and regex limits") {
   REQUIRE_FALSE(counted.ok());
   CHECK_THAT(counted.status().message(), Catch::Contains("repetition count is too large"));
   CHECK(VersionSpec::Parse("^1\\.[0-9]{1,3}$").ok());
+  // fuzzer regressions: catastrophic backtracking shapes are refused up front
+  for (const char* rx : {"^2***********.$", "^(a+)*$", "^(a*b?)+$", "^a{2}*$", "^(x|(y+))+$"}) {
+    INFO(rx);
+    auto r = VersionSpec::Parse(rx);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.status().message(), Catch::Contains("quantifier"));
+  }
+  CHECK(VersionSpec::Parse("^1\\.2.*?$").ok());   // lazy quantifier is fine
+  CHECK(VersionSpec::Parse("^[+*]+(ab)?$").ok());  // quantifier chars inside a class
+  // fuzzer regression: quotes that could not be re-quoted by ToString
+  CHECK_FALSE(MatchSpec::Parse("*ut n 0:\":m'*m").ok());
+  CHECK_FALSE(MatchSpec::Parse("numpy[build=a'\"b]").ok());
 }
 
 TEST_CASE("ParseMatchSpecVersion follows match spec rules") {
