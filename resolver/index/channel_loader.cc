@@ -1,5 +1,9 @@
 #include "resolver/index/channel_loader.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "src/digest.h"
@@ -8,6 +12,32 @@ namespace ferry::resolver {
 namespace {
 
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// A read-only private mapping of a whole file (the parsed cache): a warm load touches only the
+// name directory and the blocks of the names the solver reaches. One RAII owner per mapping.
+class MappedFile {
+ public:
+  static std::shared_ptr<MappedFile> Open(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
+      ::close(fd);
+      return nullptr;
+    }
+    void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) return nullptr;
+    return std::shared_ptr<MappedFile>(new MappedFile(p, static_cast<size_t>(st.st_size)));
+  }
+  ~MappedFile() { ::munmap(data_, size_); }
+  std::string_view view() const { return {static_cast<const char*>(data_), size_}; }
+
+ private:
+  MappedFile(void* d, size_t n) : data_(d), size_(n) {}
+  void* data_;
+  size_t size_;
+};
 
 // Uses the parsed cache when `key` is non-empty and a valid entry exists.
 Result<std::unique_ptr<SubdirIndex>> TryCache(FileSystem& fs, const std::string& cache_dir,
@@ -18,9 +48,15 @@ Result<std::unique_ptr<SubdirIndex>> TryCache(FileSystem& fs, const std::string&
   std::string path = JoinPath(cache_dir, Sha256Hex(key) + ".frd");
   auto st = fs.Stat(path);
   if (!st.ok() || !st->exists) return Status::User("no cache");
-  auto bytes = fs.ReadFile(path);
-  if (!bytes.ok()) return bytes.status();
-  auto idx = SubdirIndex::FromCache(std::move(bytes).value(), origin, key);
+  Result<std::unique_ptr<SubdirIndex>> idx = Status::User("unread");
+  if (auto mapped = MappedFile::Open(path)) {
+    std::string_view view = mapped->view();
+    idx = SubdirIndex::FromCacheView(std::move(mapped), view, origin, key);
+  } else {
+    auto bytes = fs.ReadFile(path);
+    if (!bytes.ok()) return bytes.status();
+    idx = SubdirIndex::FromCache(std::move(bytes).value(), origin, key);
+  }
   if (!idx.ok()) reporter.Info(idx.status().message() + "; re-reading the repodata");
   return idx;
 }

@@ -222,6 +222,7 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJson(std::string json, Ori
   idx->origin_ = std::move(origin);
   idx->bytes_ = std::move(json);
   Pad(&idx->bytes_);
+  idx->end_ = idx->bytes_.data() + idx->bytes_.capacity();
   const std::string where = Where(idx->origin_);
   auto bad = [&](simdjson::error_code err) {
     return Status::User(where + ": invalid repodata (" + simdjson::error_message(err) +
@@ -294,32 +295,52 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJson(std::string json, Ori
   return idx;
 }
 
-std::string SubdirIndex::SerializeCache(std::string_view key) const {
-  // Names sorted for a deterministic file.
-  std::vector<std::string_view> names;
-  names.reserve(by_name_.size());
-  size_t total = 64 + key.size();
-  for (const auto& [n, recs] : by_name_) {
-    names.push_back(n);
-    total += n.size() + 8;
-    for (const auto& r : recs) total += r.filename.size() + r.json.size() + 8;
+std::vector<SubdirIndex::Raw> SubdirIndex::RawRecords(std::string_view name) const {
+  auto it = by_name_.find(name);
+  if (it != by_name_.end()) return it->second;
+  std::vector<Raw> out;
+  auto bt = blocks_.find(name);
+  if (bt == blocks_.end()) return out;
+  Reader rd{bt->second.bytes.data(), bt->second.bytes.data() + bt->second.bytes.size()};
+  out.reserve(bt->second.count);
+  for (uint32_t k = 0; k < bt->second.count && rd.ok; ++k) {
+    std::string_view fn = rd.Str();
+    std::string_view json = rd.Str();
+    if (rd.ok) out.push_back(Raw{fn, json});
   }
+  return out;
+}
+
+std::string SubdirIndex::SerializeCache(std::string_view key) const {
+  // Names sorted for a deterministic file; the directory first, then one block per name.
+  std::vector<std::string_view> names;
+  names.reserve(name_count());
+  for (const auto& [n, recs] : by_name_) names.push_back(n);
+  for (const auto& [n, b] : blocks_) names.push_back(n);
   std::sort(names.begin(), names.end());
+  std::string blob;
+  std::string dir;
+  for (std::string_view n : names) {
+    std::vector<Raw> recs = RawRecords(n);
+    PutStr(&dir, n);
+    PutU32(&dir, static_cast<uint32_t>(recs.size()));
+    PutU64(&dir, blob.size());
+    size_t start = blob.size();
+    for (const auto& r : recs) {
+      PutStr(&blob, r.filename);
+      PutStr(&blob, r.json);
+    }
+    PutU64(&dir, blob.size() - start);
+  }
   std::string out;
-  out.reserve(total);
+  out.reserve(64 + key.size() + dir.size() + blob.size() + 8 + kCachePadding);
   out.append(kMagic, 8);
   PutU32(&out, kCacheVersion);
   PutStr(&out, key);
   PutU64(&out, names.size());
-  for (std::string_view n : names) {
-    const auto& recs = by_name_.at(n);
-    PutStr(&out, n);
-    PutU32(&out, static_cast<uint32_t>(recs.size()));
-    for (const auto& r : recs) {
-      PutStr(&out, r.filename);
-      PutStr(&out, r.json);
-    }
-  }
+  PutU64(&out, dir.size());
+  out += dir;
+  out += blob;
   out.append(kTrailer, 8);
   out.append(kCachePadding, '\0');  // simdjson padding, so a load needs no reallocation
   return out;
@@ -327,10 +348,17 @@ std::string SubdirIndex::SerializeCache(std::string_view key) const {
 
 Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCache(std::string bytes, Origin origin,
                                                             std::string_view key) {
+  auto owned = std::make_shared<std::string>(std::move(bytes));
+  std::string_view view(*owned);
+  return FromCacheView(std::move(owned), view, std::move(origin), key);
+}
+
+Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCacheView(std::shared_ptr<const void> owner,
+                                                                std::string_view b, Origin origin,
+                                                                std::string_view key) {
   std::unique_ptr<SubdirIndex> idx(new SubdirIndex());
   idx->origin_ = std::move(origin);
-  idx->bytes_ = std::move(bytes);
-  const std::string& b = idx->bytes_;
+  idx->owner_ = std::move(owner);
   auto corrupt = [&](const std::string& why) {
     return Status::User("repodata cache for " + Where(idx->origin_) + ": " + why);
   };
@@ -339,38 +367,41 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCache(std::string bytes, O
       std::memcmp(b.data() + b.size() - tail, kTrailer, 8) != 0) {
     return corrupt("not a cache file or truncated");
   }
+  idx->end_ = b.data() + b.size();
   Reader rd{b.data() + 8, b.data() + b.size() - tail};
   uint32_t version = rd.U32();
   if (version != kCacheVersion) return corrupt("unsupported version " + std::to_string(version));
   if (rd.Str() != key) return corrupt("stale (key mismatch)");
   uint64_t n = rd.U64();
-  idx->by_name_.reserve(n);
-  for (uint64_t i = 0; i < n && rd.ok; ++i) {
-    std::string_view name = rd.Str();
-    uint32_t count = rd.U32();
-    auto& recs = idx->by_name_[name];
-    recs.reserve(count);
-    for (uint32_t k = 0; k < count && rd.ok; ++k) {
-      std::string_view fn = rd.Str();
-      std::string_view json = rd.Str();
-      recs.push_back(Raw{fn, json});
-    }
+  uint64_t dir_size = rd.U64();
+  if (!rd.ok || dir_size > static_cast<uint64_t>(rd.end - rd.p)) return corrupt("corrupt");
+  const char* blob = rd.p + dir_size;
+  const uint64_t blob_size = static_cast<uint64_t>(rd.end - blob);
+  Reader dr{rd.p, blob};
+  idx->blocks_.reserve(n);
+  for (uint64_t i = 0; i < n && dr.ok; ++i) {
+    std::string_view name = dr.Str();
+    uint32_t count = dr.U32();
+    uint64_t off = dr.U64();
+    uint64_t len = dr.U64();
+    if (!dr.ok || off > blob_size || len > blob_size - off) return corrupt("corrupt directory");
+    idx->blocks_[name] = Block{std::string_view(blob + off, len), count};
     idx->record_count_ += count;
   }
-  if (!rd.ok || rd.p != rd.end) return corrupt("corrupt");
+  if (!dr.ok || dr.p != blob) return corrupt("corrupt directory");
   return idx;
 }
 
 std::vector<specs::PackageRecord> SubdirIndex::Records(std::string_view name,
                                                        Reporter& reporter) const {
   std::vector<specs::PackageRecord> out;
-  auto it = by_name_.find(name);
-  if (it == by_name_.end()) return out;
+  std::vector<Raw> raws = RawRecords(name);
+  if (raws.empty()) return out;
   od::parser parser;
-  const char* end = bytes_.data() + std::max(bytes_.size(), bytes_.capacity());
+  const char* end = end_;
   // .conda wins over .tar.bz2 of the same name-version-build.
   std::unordered_map<std::string_view, size_t> by_stem;
-  for (const Raw& raw : it->second) {
+  for (const Raw& raw : raws) {
     std::string_view stem = Stem(raw.filename);
     bool is_conda = EndsWith(raw.filename, ".conda");
     auto seen = by_stem.find(stem);

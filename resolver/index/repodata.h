@@ -41,12 +41,19 @@ class SubdirIndex {
   // falls back to the JSON).
   static Result<std::unique_ptr<SubdirIndex>> FromCache(std::string bytes, Origin origin,
                                                         std::string_view key);
+  // Same, over bytes owned by `owner` (e.g. a read-only file mapping) that stay valid while the
+  // index lives; only the name directory is read up front.
+  static Result<std::unique_ptr<SubdirIndex>> FromCacheView(std::shared_ptr<const void> owner,
+                                                            std::string_view bytes, Origin origin,
+                                                            std::string_view key);
   // The binary cache form (format version kCacheVersion) tagged with `key`.
   std::string SerializeCache(std::string_view key) const;
-  static constexpr uint32_t kCacheVersion = 1;
+  static constexpr uint32_t kCacheVersion = 2;
 
-  bool HasName(std::string_view name) const { return by_name_.count(name) > 0; }
-  size_t name_count() const { return by_name_.size(); }
+  bool HasName(std::string_view name) const {
+    return by_name_.count(name) > 0 || blocks_.count(name) > 0;
+  }
+  size_t name_count() const { return by_name_.size() + blocks_.size(); }
   size_t record_count() const { return record_count_; }
   const Origin& origin() const { return origin_; }
 
@@ -61,9 +68,18 @@ class SubdirIndex {
   };
   SubdirIndex() = default;
 
+  struct Block {  // a name's records in a cache file, split on demand
+    std::string_view bytes;
+    uint32_t count;
+  };
+  std::vector<Raw> RawRecords(std::string_view name) const;
+
   Origin origin_;
-  std::string bytes_;  // owns everything the views point into (+ simdjson padding)
-  std::unordered_map<std::string_view, std::vector<Raw>> by_name_;
+  std::string bytes_;  // owns what the views point into (+ simdjson padding), or:
+  std::shared_ptr<const void> owner_;  // keeps a mapping alive
+  const char* end_ = nullptr;  // end of readable bytes (for simdjson's padding)
+  std::unordered_map<std::string_view, std::vector<Raw>> by_name_;  // from JSON
+  std::unordered_map<std::string_view, Block> blocks_;             // from a cache file
   size_t record_count_ = 0;
 };
 
