@@ -6,7 +6,7 @@
 
 using namespace ferry;
 using namespace ferry::store;
-using namespace ferry::store::testing;
+using namespace ferry::store::mattest;
 
 TEST_CASE("ActivatedEnvironment: PATH, CONDA_PREFIX, env_vars.d, activate.d", "[activate]") {
   TempDir t;

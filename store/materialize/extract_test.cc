@@ -11,7 +11,7 @@
 
 using namespace ferry;
 using namespace ferry::store;
-using namespace ferry::store::testing;
+using namespace ferry::store::mattest;
 namespace fs = std::filesystem;
 
 namespace {

@@ -19,7 +19,7 @@
 #include "src/digest.h"
 #include "src/lock/lock.h"
 
-namespace ferry::store::testing {
+namespace ferry::store::mattest {
 
 struct TempDir {
   std::string path;
@@ -221,4 +221,4 @@ inline LockedPackage Locked(const std::string& name, const std::string& version,
   return p;
 }
 
-}  // namespace ferry::store::testing
+}  // namespace ferry::store::mattest
