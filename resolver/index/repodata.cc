@@ -318,29 +318,36 @@ std::string SubdirIndex::SerializeCache(std::string_view key) const {
   for (const auto& [n, recs] : by_name_) names.push_back(n);
   for (const auto& [n, b] : blocks_) names.push_back(n);
   std::sort(names.begin(), names.end());
-  std::string blob;
+  // Pass 1: the directory (block sizes are known without copying); pass 2: the blocks, written
+  // straight into the output (one copy of the record texts).
+  std::vector<std::vector<Raw>> all;
+  all.reserve(names.size());
   std::string dir;
+  uint64_t offset = 0;
   for (std::string_view n : names) {
-    std::vector<Raw> recs = RawRecords(n);
+    all.push_back(RawRecords(n));
+    uint64_t len = 0;
+    for (const auto& r : all.back()) len += 8 + r.filename.size() + r.json.size();
     PutStr(&dir, n);
-    PutU32(&dir, static_cast<uint32_t>(recs.size()));
-    PutU64(&dir, blob.size());
-    size_t start = blob.size();
-    for (const auto& r : recs) {
-      PutStr(&blob, r.filename);
-      PutStr(&blob, r.json);
-    }
-    PutU64(&dir, blob.size() - start);
+    PutU32(&dir, static_cast<uint32_t>(all.back().size()));
+    PutU64(&dir, offset);
+    PutU64(&dir, len);
+    offset += len;
   }
   std::string out;
-  out.reserve(64 + key.size() + dir.size() + blob.size() + 8 + kCachePadding);
+  out.reserve(64 + key.size() + dir.size() + offset + 8 + kCachePadding);
   out.append(kMagic, 8);
   PutU32(&out, kCacheVersion);
   PutStr(&out, key);
   PutU64(&out, names.size());
   PutU64(&out, dir.size());
   out += dir;
-  out += blob;
+  for (const auto& recs : all) {
+    for (const auto& r : recs) {
+      PutStr(&out, r.filename);
+      PutStr(&out, r.json);
+    }
+  }
   out.append(kTrailer, 8);
   out.append(kCachePadding, '\0');  // simdjson padding, so a load needs no reallocation
   return out;
