@@ -28,7 +28,11 @@ fi
 [[ -d "$ROOT/tests/oracle/node_modules/@conda-org/rattler" ]] ||
   npm install --no-audit --no-fund --prefix "$ROOT/tests/oracle" >&2
 
-bash "$ROOT/tests/support/services/nginx.sh" start "$WORK/nginx" 0 "$SCALE" >/dev/null
+# rattler-wasm's simpleSolve takes no virtual packages: both tools read a copy of the channel whose
+# repodata carries the target's virtual packages as records (fixtures/oracle_channel.py; JSON only,
+# no .zst, so both download the same 247 MB of repodata.json over loopback).
+/usr/bin/python3 "$ROOT/fixtures/oracle_channel.py" "$SCALE/channel" "$WORK/www/channel" >&2
+bash "$ROOT/tests/support/services/nginx.sh" start "$WORK/nginx" 0 "$WORK/www" >/dev/null
 URL="$(cat "$WORK/nginx/url")/channel"
 
 # measure OUT_PREFIX CMD...: runs CMD under /usr/bin/time -v; writes OUT_PREFIX.{out,time}.
