@@ -176,7 +176,7 @@ std::string_view Version::AtomText(const Atom& a) const {
 }
 
 int Version::CompareAtom(const Version& va, const Atom* a, const Version& vb, const Atom* b) {
-  static const Atom kZero{0, 0, 1, false};
+  static constexpr Atom kZero{0, 0, 1, false};
   if (a == nullptr) a = &kZero;
   if (b == nullptr) b = &kZero;
   if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
