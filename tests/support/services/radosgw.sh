@@ -114,7 +114,7 @@ $T ceph-mon "${C[@]}" -i a --mkfs --monmap "$D/monmap" || fail "ceph-mon --mkfs 
 $T ceph-mon "${C[@]}" -i a || fail "ceph-mon failed to start"
 
 ok=0
-for i in $(seq 60); do
+for i in $(seq 120); do
   if timeout 10 ceph "${C[@]}" osd create >/dev/null 2>&1; then ok=1; break; fi
   sleep 0.5
 done
@@ -123,16 +123,17 @@ $T ceph-osd "${C[@]}" -i 0 --mkfs --osd-uuid "$(cat /proc/sys/kernel/random/uuid
   || fail "ceph-osd --mkfs failed"
 $T ceph "${C[@]}" osd crush add osd.0 1.0 host=localhost root=default >/dev/null 2>&1 || true
 $T ceph-osd "${C[@]}" -i 0 2>/dev/null || fail "ceph-osd failed to start"
-ok=0
-for i in $(seq 120); do
+ok=0; deadline=$((SECONDS + 120))
+while (( SECONDS < deadline )); do
   if timeout 10 ceph "${C[@]}" osd stat 2>/dev/null | grep -q '1 up'; then ok=1; break; fi
   sleep 0.25
 done
 [[ $ok == 1 ]] || fail "osd.0 did not come up"
 
 $T radosgw "${C[@]}" -n client.rgw || fail "radosgw failed to start"
-ok=0
-for i in $(seq 360); do
+# radosgw creates its pools before it listens: ~10 s on an idle box, minutes under heavy load.
+ok=0; deadline=$((SECONDS + ${FERRY_RGW_START_TIMEOUT:-300}))
+while (( SECONDS < deadline )); do
   if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; then ok=1; break; fi
   sleep 0.25
 done
