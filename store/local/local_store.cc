@@ -10,11 +10,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <vector>
 
 #include "src/digest.h"
@@ -235,18 +237,17 @@ const char* const kMigrations[] = {
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kLocalStoreSchemaVersion);
 
-// Parses "<hint>.<pid>.<n>" and reports whether that pid is gone.
-bool IsStaleTempName(const std::string& name) {
+// The owner token of a temp name "<hint>.<token>.<n>" ("" if it has no such shape).
+std::string TempOwnerToken(const std::string& name) {
   size_t last = name.rfind('.');
-  if (last == std::string::npos || last == 0) return false;
+  if (last == std::string::npos || last == 0) return "";
   size_t prev = name.rfind('.', last - 1);
-  if (prev == std::string::npos) return false;
-  std::string pid_str = name.substr(prev + 1, last - prev - 1);
-  if (pid_str.empty() || !std::all_of(pid_str.begin(), pid_str.end(), ::isdigit)) return false;
-  pid_t pid = static_cast<pid_t>(std::stol(pid_str));
-  if (pid <= 0) return false;
-  if (pid == ::getpid()) return false;
-  return ::kill(pid, 0) != 0 && errno == ESRCH;
+  if (prev == std::string::npos) return "";
+  std::string token = name.substr(prev + 1, last - prev - 1);
+  bool ok = !token.empty() && std::all_of(token.begin(), token.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+  });
+  return ok ? token : "";
 }
 
 }  // namespace
@@ -351,6 +352,16 @@ Status LocalStore::Init() {
   FERRY_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL;"));
   FERRY_RETURN_IF_ERROR(Migrate());
 
+  // Owner token: names this instance's temp files; its lock is held until destruction.
+  {
+    std::random_device rd;
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%08x", rd());
+    owner_token_ = std::to_string(::getpid()) + "-" + buf;
+    FERRY_ASSIGN_OR_RETURN(owner_lock_,
+                           FileLock::Acquire(root_ + "/locks/owner-" + owner_token_ + ".lock"));
+  }
+
   // Drop rows whose files vanished (e.g. removed by hand, or a crash before the file was synced).
   std::vector<std::string> gone;
   {
@@ -421,9 +432,38 @@ Status LocalStore::Migrate() {
 }
 
 void LocalStore::CleanStaleTemps() {
+  // A temp path belongs to the LocalStore instance whose owner lock (locks/owner-<token>.lock)
+  // is held for its whole life. If that lock can be taken, the owner is gone (even if it lived in
+  // another PID namespace sharing this FERRY_HOME), and its temp files are garbage.
   std::string tmp = JoinPath(root_, "tmp");
+  std::map<std::string, bool> dead;  // token -> owner gone
   for (const auto& name : ListNames(tmp)) {
-    if (IsStaleTempName(name)) RemoveTree(JoinPath(tmp, name));
+    std::string token = TempOwnerToken(name);
+    if (token.empty() || token == owner_token_) continue;
+    auto it = dead.find(token);
+    if (it == dead.end()) {
+      std::string lock_path = root_ + "/locks/owner-" + token + ".lock";
+      bool gone = false;
+      struct stat st;
+      if (::stat(lock_path.c_str(), &st) != 0) {
+        gone = true;  // the owner never existed or was already cleaned up
+      } else {
+        Result<std::optional<FileLock>> l = FileLock::TryAcquire(lock_path);
+        if (l.ok() && l->has_value()) {
+          gone = true;
+          ::unlink(lock_path.c_str());  // we hold it: nobody else can be using it
+        }
+      }
+      it = dead.emplace(token, gone).first;
+    }
+    if (it->second) RemoveTree(JoinPath(tmp, name));
+  }
+  // Owner lock files of dead instances that left no temp files.
+  for (const auto& name : ListNames(root_ + "/locks")) {
+    if (name.rfind("owner-", 0) != 0 || name == "owner-" + owner_token_ + ".lock") continue;
+    std::string lock_path = root_ + "/locks/" + name;
+    Result<std::optional<FileLock>> l = FileLock::TryAcquire(lock_path);
+    if (l.ok() && l->has_value()) ::unlink(lock_path.c_str());
   }
 }
 
@@ -442,8 +482,7 @@ std::string LocalStore::NewTempPath(const std::string& hint) {
   std::string clean = hint.empty() ? std::string("tmp") : hint;
   for (char& c : clean)
     if (c == '/') c = '_';
-  return root_ + "/tmp/" + clean + "." + std::to_string(::getpid()) + "." +
-         std::to_string(counter++);
+  return root_ + "/tmp/" + clean + "." + owner_token_ + "." + std::to_string(counter++);
 }
 
 std::optional<uint64_t> LocalStore::BlobRowSize(const std::string& sha256) {

@@ -5,7 +5,7 @@
 //   <root>/envs/<env-id>/              materialized environments (staging dir + rename)
 //   <root>/manifests/<env-id>.json     v1 manifests (store/manifest.h) of known environments
 //   <root>/locks/                      advisory flock(2) lock files (per digest, per env)
-//   <root>/tmp/                        temp files and staging dirs "<name>.<pid>.<n>"
+//   <root>/tmp/                        temp files and staging dirs "<hint>.<owner>.<n>"
 //   <root>/index.sqlite                SQLite index (WAL): blobs, packages, envs, references,
 //                                      counters; PRAGMA user_version = schema version
 //
@@ -89,7 +89,7 @@ class LocalStore {
  public:
   // Opens (creating if needed) the store at `root`: directories, SQLite index (WAL,
   // busy_timeout), schema migrations up to kLocalStoreSchemaVersion; drops index rows whose files
-  // are missing and temp files of dead processes. kUser if the root cannot be created or the
+  // are missing and temp files of dead owners (see NewTempPath). kUser if the root cannot be created or the
   // index is from a newer ferry; kIntegrity if the index is not a valid SQLite database.
   static Result<std::unique_ptr<LocalStore>> Open(const std::string& root);
   ~LocalStore();
@@ -115,8 +115,10 @@ class LocalStore {
   // ObjectStore re-hashed against `sha256`); only the size is re-checked. Consumes the file.
   Status AdoptVerifiedBlob(const std::string& tmp_path, const std::string& sha256, uint64_t size);
 
-  // A fresh path under root()/tmp (same file system as the blobs) named "<hint>.<pid>.<n>";
-  // nothing is created. Temp paths of dead processes are removed by Open().
+  // A fresh path under root()/tmp (same file system as the blobs) named
+  // "<hint>.<owner>.<n>", where <owner> = "<pid>-<random>" identifies this LocalStore instance,
+  // which holds locks/owner-<owner>.lock while it lives; nothing is created. Open() and Prune()
+  // remove temp paths whose owner lock is free (the owner died, in any PID namespace).
   std::string NewTempPath(const std::string& hint);
 
   // ---- manifests ----
@@ -192,6 +194,8 @@ class LocalStore {
   void CleanStaleTemps();
 
   std::string root_;
+  std::string owner_token_;  // "<pid>-<random hex>", in every temp name of this instance
+  FileLock owner_lock_;      // held for the instance's life: its temp files are in use
   sqlite3* db_ = nullptr;
   std::mutex mu_;  // guards db_
 };

@@ -527,3 +527,21 @@ TEST_CASE("LocalStore: packages are extracted once, marker last", "[local_store]
   CHECK_FALSE(store->IsPackageExtracted(sha));
   CHECK_FALSE(std::filesystem::exists(store->PackageDir(sha)));
 }
+
+TEST_CASE("LocalStore: temp files of a live owner survive other opens", "[local_store]") {
+  TempDir t;
+  std::string root = t.Sub("home");
+  auto a = MustOpen(root);
+  std::string tmp = a->NewTempPath("download");
+  WriteFile(tmp, "in progress");
+  {
+    auto b = MustOpen(root);  // e.g. another process (or container) opening the same store
+    CHECK(std::filesystem::exists(tmp));
+    auto pr = b->Prune(std::nullopt, {});
+    REQUIRE(pr.ok());
+    CHECK(std::filesystem::exists(tmp));
+  }
+  a.reset();  // the owner goes away without cleaning up
+  auto c = MustOpen(root);
+  CHECK_FALSE(std::filesystem::exists(tmp));
+}
