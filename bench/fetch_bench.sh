@@ -26,6 +26,9 @@ hyperfine -N --warmup 2 --runs ${RUNS:-10} --export-json $J \
 hyperfine -N --warmup 3 --runs ${RUNS_RUN:-30} --export-json $T/run.json \
   -n "ferry run ENV -- true" "$FERRY run $ID -- true" \
   -n "ferry --version" "$FERRY --version"
+if [ -n "${SKIP_PIP:-}" ]; then
+  echo '{"results": [{"command": "pip install --no-index --find-links", "mean": 0, "stddev": 0, "min": 0}]}' > $T/pip.json
+else
 # pip into a fresh venv (Debian python + its bundled pip wheel; venv creation timed separately)
 rm -rf $T/venv
 hyperfine -N --runs ${RUNS_PIP:-3} --export-json $T/pip.json \
@@ -33,6 +36,7 @@ hyperfine -N --runs ${RUNS_PIP:-3} --export-json $T/pip.json \
   --prepare "bash -c 'rm -rf $T/venv && /usr/bin/python3 -m venv $T/venv'" \
   -n "pip install --no-index --find-links" \
   "$T/venv/bin/pip install -q --no-index --no-compile --find-links $T/wheels $(cd $T/wheels && ls *.whl | sed 's/-1.0.0.*//' | tr '\n' ' ')"
+fi
 /usr/bin/python3 - $J $T/run.json $T/pip.json $FILES <<'PY'
 import json, sys
 m = {}
@@ -45,6 +49,6 @@ print("\n| measurement | mean | min |\n|---|---|---|")
 for k, (mean, sd, mn) in m.items():
     print("| %s | %.1f ms ± %.1f | %.1f ms |" % (k, mean * 1e3, sd * 1e3, mn * 1e3))
 print("\nfiles=%s  warm fetch / cp -al = %.2fx (target <= 2x)  pip / warm fetch = %.1fx (target >= 20x)"
-      % (sys.argv[4], fetch / cpal, pip / fetch))
+      % (sys.argv[4], fetch / cpal, pip / fetch if pip else float("nan")))
 print("ferry run ENV -- true: %.1f ms mean (target < 50 ms)" % (m["ferry run ENV -- true"][0] * 1e3))
 PY
