@@ -12,8 +12,8 @@
 #   scheduler  composes explainer/model-a-@{RUN_ID} from model-a:v1 + pandas + ferry-demo
 #   pod        fetches that name at execution time and runs python importing both sides
 set -uo pipefail
-FERRY=$1
-SRC=$2
+FERRY=$(realpath "$1")
+SRC=$(realpath "$2")
 MODE=$3
 CHANNEL_MODE=${4:-http}
 FIXTURES=${5:-}
@@ -23,11 +23,12 @@ FAILS=0
 pass() { echo "ok   - $*"; }
 fail() { echo "FAIL - $*"; FAILS=$((FAILS + 1)); }
 die() { echo "FAIL - $*"; echo "FATAL: cannot continue the scenario"; exit 1; }
-# run_ferry WHAT CMD...: runs CMD with stdout in $T/out, stderr in $T/err; prints both on failure.
+# run_ok WHAT CMD...: runs CMD with stdout in $T/out, stderr in $T/err; prints both on failure.
 run_ok() {
   local what=$1; shift
-  if "$@" >"$T/out" 2>"$T/err"; then pass "$what"; return 0; fi
+  "$@" >"$T/out" 2>"$T/err"
   local rc=$?
+  if [[ $rc == 0 ]]; then pass "$what"; return 0; fi
   fail "$what: exit $rc"
   echo "    \$ $*"; sed 's/^/    stdout: /' "$T/out" | head -20; sed 's/^/    stderr: /' "$T/err" | head -30
   return 1
@@ -224,8 +225,12 @@ unset FERRY_CHANNELS FERRY_INDEX_URL  # the pod needs only the store
 export RUN_ID
 grep -E -o '(pandas|numpy|scikit.learn|ferry_demo|python)-[^ "]*\.(conda|tar\.bz2|whl)' \
   "$ACCESS_LOG" 2>/dev/null | wc -l >"$T/log-before"
+# Both sides working together: the explainer's pandas (conda) feeds model A's scikit-learn (the
+# fixture's small sklearn exports LinearRegression at top level and fits 1-D data).
 IMPORTS='import sys, numpy, sklearn, pandas, ferry_demo
-from sklearn.linear_model import LinearRegression
+df = pandas.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]})
+m = sklearn.LinearRegression().fit(df.data["x"], df.data["y"])
+print("fit", m.coef_, m.intercept_)
 print("numpy", numpy.__version__)
 print("sklearn", sklearn.__version__)
 print("pandas", pandas.__version__)
@@ -237,7 +242,7 @@ run_ok "pod: RUN_ID=$RUN_ID ferry run 'explainer/model-a-@{RUN_ID}' -- python -c
 t1=$(date +%s%N)
 cp "$T/out" "$T/pod-out"
 echo "# cold pod run: $(((t1 - t0) / 1000000)) ms"
-for want in "numpy 1.26.4" "sklearn $SKLEARN_V" "pandas $PANDAS_V" "ferry_demo $DEMO_V" \
+for want in "fit 2.0 1.0" "numpy 1.26.4" "sklearn $SKLEARN_V" "pandas $PANDAS_V" "ferry_demo $DEMO_V" \
     "prefix $T/pod/envs/$EXPLAINER_ENV"; do
   grep -qxF "$want" "$T/pod-out" && pass "pod prints '$want'" ||
     fail "pod output lacks '$want': $(tr '\n' ';' <"$T/pod-out")"
