@@ -161,16 +161,17 @@ class PypiProvider : public solve::DependencyProvider {
     return deps;
   }
 
+  // Queues the best few candidates; they are fetched together with the next metadata the solver
+  // really needs (MetadataFor), so that one HTTP round serves all the requirements added since.
   void Prefetch(std::span<const SolvableId> candidates) override {
-    std::vector<SolvableId> want;
+    size_t queued = 0;
     for (SolvableId s : candidates) {
+      if (queued >= kPrefetchPerRequirement) break;
       SolvableId m = cands_[s].base ? *cands_[s].base : s;
-      if (cands_[m].file && !metadata_cache_.count(m) &&
-          std::find(want.begin(), want.end(), m) == want.end())
-        want.push_back(m);
-      if (want.size() >= 8) break;
+      if (!cands_[m].file || metadata_cache_.count(m)) continue;
+      if (pending_set_.insert(m).second) pending_.push_back(m);
+      ++queued;
     }
-    FetchMetadata(want);
   }
 
   std::string NameText(NameId n) override { return names_[n].Text(); }
@@ -318,9 +319,20 @@ class PypiProvider : public solve::DependencyProvider {
   }
 
   Result<std::shared_ptr<CoreMetadata>> MetadataFor(SolvableId s) {
-    if (!metadata_cache_.count(s)) FetchMetadata({s});
+    if (!metadata_cache_.count(s)) {
+      std::vector<SolvableId> ids{s};
+      for (SolvableId p : pending_)
+        if (p != s && !metadata_cache_.count(p)) ids.push_back(p);
+      pending_.clear();
+      pending_set_.clear();
+      FetchMetadata(ids);
+    }
     return metadata_cache_.at(s);
   }
+
+  // Versions per requirement whose metadata is fetched ahead: the newest usually wins; a second
+  // one makes the first backtracking step free.
+  static constexpr size_t kPrefetchPerRequirement = 2;
 
   const PypiRequest& req_;
   IndexClient& index_;
@@ -335,6 +347,8 @@ class PypiProvider : public solve::DependencyProvider {
   std::unordered_map<NameId, Candidates> candidates_;
   std::unordered_map<SolvableId, Result<std::shared_ptr<CoreMetadata>>> metadata_cache_;
   std::unordered_map<SolvableId, std::vector<std::string>> depends_text_;
+  std::vector<SolvableId> pending_;  // queued by Prefetch, in order
+  std::set<SolvableId> pending_set_;
   Status fatal_;
 
  public:
