@@ -18,7 +18,13 @@ MODE=$3
 CHANNEL_MODE=${4:-http}
 FIXTURES=${5:-}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-e2e-explainer.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+cleanup() {
+  if [[ $MODE == s3 && -n ${STORE_ID:-} && -n ${FERRY_TEST_BUCKET:-} ]]; then
+    "${AWS[@]}" s3 rm --quiet --recursive "s3://$FERRY_TEST_BUCKET/$STORE_ID/" >/dev/null 2>&1
+  fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
 FAILS=0
 pass() { echo "ok   - $*"; }
 fail() { echo "FAIL - $*"; FAILS=$((FAILS + 1)); }
@@ -148,8 +154,10 @@ remote_cat "v1/names/model-a/v1" >"$T/name-model" 2>/dev/null
   pass "remote: model-a:v1 -> ${MODEL_ENV:0:12}" || fail "remote: model-a:v1 content: $(cat "$T/name-model")"
 remote_has "v1/envs/$MODEL_ENV.json" && pass "remote: manifest of model A" || fail "remote: manifest of model A missing"
 missing=0
+remote_keys v1/blobs/sha256/ >"$T/blob-keys"
 for sha in $(json "$T/model.json" '" ".join(p["sha256"] for p in d["environments"][0]["packages"])'); do
-  remote_has "v1/blobs/sha256/${sha:0:2}/$sha" || { missing=$((missing + 1)); echo "    missing blob $sha"; }
+  grep -qx "v1/blobs/sha256/${sha:0:2}/$sha" "$T/blob-keys" ||
+    { missing=$((missing + 1)); echo "    missing blob $sha"; }
 done
 [[ $missing == 0 ]] && pass "remote: every package blob of model A" || fail "remote: $missing blobs missing"
 
@@ -315,9 +323,6 @@ remote_cat "v1/names/model-a/v1" >"$T/name-model2" 2>/dev/null
 run_ok "ferry alias <explainer env> model-a:latest (mutable)" "$FERRY" alias "$EXPLAINER_ENV" model-a:latest
 run_ok "ferry alias <model A> model-a:latest (moves back)" "$FERRY" alias "$MODEL_ENV" model-a:latest
 
-if [[ $MODE == s3 ]]; then
-  "${AWS[@]}" s3 rm --quiet --recursive "s3://$FERRY_TEST_BUCKET/$STORE_ID/" >/dev/null 2>&1 || true
-fi
 echo
 if [[ $FAILS == 0 ]]; then echo "e2e explainer (store $MODE, channels $CHANNEL_MODE): all checks passed"; exit 0; fi
 echo "e2e explainer (store $MODE, channels $CHANNEL_MODE): $FAILS check(s) failed"
