@@ -22,6 +22,9 @@
 #   PIP_RUNS       timed pip runs per cell, default 3
 #   PIP_HARD_RUNS  timed pip runs on the hard request, default 2
 #   ONLY (env)     rows to run, default "fixture typical hard"
+#   WHATIF_NOFSYNC=1 (env) adds a column: ferry cold with fsync/fdatasync made no-ops by an
+#                  LD_PRELOAD shim (built here with cc), i.e. what cache writes without fsync
+#                  would give (see bench/RESULTS.md, "PyPI resolve").
 # Cold = pip with a fresh --cache-dir / ferry with an empty FERRY_HOME, every run.
 # Warm = the same cache dir / FERRY_HOME as a previous run (index pages revalidated with ETag,
 # metadata from the cache). Times are hyperfine medians (wall); "CPU" is user+sys (mean), which
@@ -43,6 +46,7 @@ NGINX="$ROOT/tests/support/services/nginx.sh"
 cleanup() {
   bash "$NGINX" stop "$WORK/nginx-fixture" >/dev/null 2>&1 || true
   bash "$NGINX" stop "$WORK/nginx-scale" >/dev/null 2>&1 || true
+  bash "$NGINX" stop "$WORK/nginx-channel" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -63,8 +67,23 @@ else
   echo "pypi_bench: need $FERRY with 'resolve --pypi' or $DRIVER" >&2; exit 2
 fi
 
+NOFSYNC=""
+if [[ ${WHATIF_NOFSYNC:-0} == 1 ]]; then
+  printf 'int fsync(int fd) { (void)fd; return 0; }\nint fdatasync(int fd) { (void)fd; return 0; }\n' \
+    >"$WORK/nofsync.c"
+  cc -O2 -shared -fPIC -o "$WORK/nofsync.so" "$WORK/nofsync.c"
+  NOFSYNC="$WORK/nofsync.so"
+fi
+
 bash "$NGINX" start "$WORK/nginx-fixture" 0 "$FIXTURE_PYPI" >/dev/null
 bash "$NGINX" start "$WORK/nginx-scale" 0 "$SCALE_DIR/pypi" >/dev/null
+CHANNEL_URL=""
+if [[ $MODE == cli ]]; then
+  # `--python 3.11` makes the CLI resolve python from a conda channel first (SPEC §2: conda
+  # chooses python): give it the small fixture channel, which has python 3.11.2.
+  bash "$NGINX" start "$WORK/nginx-channel" 0 "$FIXTURE_PYPI/../channel" >/dev/null
+  CHANNEL_URL=$(cat "$WORK/nginx-channel/url")
+fi
 FIXTURE_URL="$(cat "$WORK/nginx-fixture/url")/simple"
 SCALE_URL="$(cat "$WORK/nginx-scale/url")/simple"
 
@@ -86,7 +105,7 @@ ferry_cmd() {
     local args="" r
     for r in "$@"; do args+=" --pypi $r"; done
     echo "env FERRY_HOME=$home $FERRY --json --quiet resolve$args --index-url $url" \
-      "--platform linux-64 --python 3.11 -o $out"
+      "--channel $CHANNEL_URL --platform linux-64 --python 3.11 -o $out"
   else
     echo "$DRIVER $url $home 3.11 linux-64 $*"
   fi
@@ -169,11 +188,18 @@ run_row() {  # run_row LABEL URL RUNS_PIP REQ...
   fc=$(timed "$label-ferry-cold" "$RUNS" "rm -rf $d/ferry-cold $d/ferry-cold.lock" \
     "$(ferry_cmd "$url" "$d/ferry-cold" "$d/ferry-cold.lock" "${reqs[@]}")")
   fw=$(timed "$label-ferry-warm" "$RUNS" "rm -f $d/ferry.lock" "$fcmd")
+  local whatif=""
+  if [[ -n "$NOFSYNC" ]]; then
+    local nf
+    nf=$(timed "$label-ferry-cold-nofsync" "$RUNS" "rm -rf $d/ferry-nf $d/ferry-nf.lock" \
+      "env LD_PRELOAD=$NOFSYNC $(ferry_cmd "$url" "$d/ferry-nf" "$d/ferry-nf.lock" "${reqs[@]}")")
+    whatif=" ${nf% *} ($(ratio "${pc% *}" "${nf% *}")) |"
+  fi
   read -r pc_w pc_c <<<"$pc"; read -r pw_w pw_c <<<"$pw"
   read -r fc_w fc_c <<<"$fc"; read -r fw_w fw_c <<<"$fw"
   ROWS+=("| $label | $(wc -l <"$d/pip.picks") / $(wc -l <"$d/ferry.picks") | $pc_w | $fc_w |\
  **$(ratio "$pc_w" "$fc_w")** | $pw_w | $fw_w | **$(ratio "$pw_w" "$fw_w")** |\
- $pc_c / $fc_c ($(ratio "$pc_c" "$fc_c")) | $pw_c / $fw_c ($(ratio "$pw_c" "$fw_c")) | $same |")
+ $pc_c / $fc_c ($(ratio "$pc_c" "$fc_c")) | $pw_c / $fw_c ($(ratio "$pw_c" "$fw_c")) |$whatif $same |")
   echo "${ROWS[-1]}" >&2
 }
 
@@ -192,6 +218,8 @@ echo
 echo "ferry: $MODE ($([[ $MODE == cli ]] && echo "$FERRY" || echo "$DRIVER")); pip: $("$PY" -m pip --version | cut -d' ' -f1-2);" \
   "runs: ferry $RUNS, pip $PIP_RUNS (hard: $PIP_HARD_RUNS); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| request | packages pip / ferry | pip cold s | ferry cold s | cold ratio | pip warm s | ferry warm s | warm ratio | CPU s cold pip / ferry (ratio) | CPU s warm pip / ferry (ratio) | same versions for requested names |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+W1="" W2=""
+[[ -n "$NOFSYNC" ]] && W1=" ferry cold s, fsync no-op (ratio) |" W2="---|"
+echo "| request | packages pip / ferry | pip cold s | ferry cold s | cold ratio | pip warm s | ferry warm s | warm ratio | CPU s cold pip / ferry (ratio) | CPU s warm pip / ferry (ratio) |$W1 same versions for requested names |"
+echo "|---|---|---|---|---|---|---|---|---|---|$W2---|"
 printf '%s\n' "${ROWS[@]}"
