@@ -80,8 +80,14 @@ bash "$NGINX" start "$WORK/nginx-scale" 0 "$SCALE_DIR/pypi" >/dev/null
 CHANNEL_URL=""
 if [[ $MODE == cli ]]; then
   # `--python 3.11` makes the CLI resolve python from a conda channel first (SPEC §2: conda
-  # chooses python): give it the small fixture channel, which has python 3.11.2.
-  bash "$NGINX" start "$WORK/nginx-channel" 0 "$FIXTURE_PYPI/../channel" >/dev/null
+  # chooses python): give it the small fixture channel, which has python 3.11.2 — its
+  # repodata.json only (records, no packages): ferry 79f41b4 reports "truncated zstd data" for
+  # that channel's valid repodata.json.zst.
+  for sub in linux-64 noarch; do
+    mkdir -p "$WORK/channel/$sub"
+    cp "$FIXTURE_PYPI/../channel/$sub/repodata.json" "$WORK/channel/$sub/"
+  done
+  bash "$NGINX" start "$WORK/nginx-channel" 0 "$WORK/channel" >/dev/null
   CHANNEL_URL=$(cat "$WORK/nginx-channel/url")
 fi
 FIXTURE_URL="$(cat "$WORK/nginx-fixture/url")/simple"
