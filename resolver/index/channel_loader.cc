@@ -94,7 +94,9 @@ Result<std::string> ZstdDecompress(std::string_view data, const std::string& wha
   ZSTD_inBuffer in{data.data(), data.size(), 0};
   size_t last = 0;
   std::string chunk(1 << 20, '\0');
-  while (in.pos < in.size) {
+  // Decode until every frame is complete (`last == 0`) and all input is consumed, or until the
+  // decoder can make no more progress (input exhausted mid-frame: truncated).
+  for (;;) {
     ZSTD_outBuffer o{chunk.data(), chunk.size(), 0};
     last = ZSTD_decompressStream(ctx, &o, &in);
     if (ZSTD_isError(last)) {
@@ -103,15 +105,7 @@ Result<std::string> ZstdDecompress(std::string_view data, const std::string& wha
       return Status::User(what + ": corrupt zstd data (" + err + ")");
     }
     out.append(chunk.data(), o.pos);
-    if (o.pos == 0 && in.pos == in.size) break;
-  }
-  // Drain what is still buffered.
-  for (;;) {
-    ZSTD_outBuffer o{chunk.data(), chunk.size(), 0};
-    last = ZSTD_decompressStream(ctx, &o, &in);
-    if (ZSTD_isError(last)) break;
-    out.append(chunk.data(), o.pos);
-    if (o.pos < o.size) break;
+    if (in.pos == in.size && (last == 0 || o.pos < o.size)) break;
   }
   ZSTD_freeDCtx(ctx);
   if (last != 0) return Status::User(what + ": truncated zstd data");
