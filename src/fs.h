@@ -28,6 +28,12 @@ class FileSystem {
   // Atomic publish: writes a temp file in the same directory, fsyncs, renames over `path`,
   // fsyncs the directory. Readers see the old content or the new content, never a mix.
   virtual Status WriteFileAtomic(const std::string& path, std::string_view data) = 0;
+  // Cache publish: like WriteFileAtomic (temp file + rename, so readers never see a partial
+  // write) but without fsync. After a crash the file may be missing or empty, so only use it for
+  // data that is verified when read (a cache entry carrying its own checksum).
+  virtual Status WriteCacheFile(const std::string& path, std::string_view data) {
+    return WriteFileAtomic(path, data);
+  }
   // Creates `path` and missing parents (mkdir -p). Ok if it already exists.
   virtual Status CreateDirs(const std::string& path) = 0;
   // lstat(); a missing path is not an error (exists=false).

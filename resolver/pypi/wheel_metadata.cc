@@ -197,7 +197,8 @@ std::vector<Result<FetchedMetadata>> WheelMetadataFetcher::FetchAll(
     } else {
       if (!cache_dir_.empty() && !files[i].sha256.empty() && source != MetadataSource::kCache) {
         (void)fs_.CreateDirs(cache_dir_);
-        (void)fs_.WriteFileAtomic(JoinPath(cache_dir_, files[i].sha256 + ".METADATA"), raw);
+        (void)fs_.WriteCacheFile(JoinPath(cache_dir_, files[i].sha256 + ".METADATA"),
+                                 "sha256:" + Sha256Hex(raw) + "\n" + raw);
       }
       st[i].result = FetchedMetadata{std::move(md).value(), std::move(raw), source};
     }
@@ -216,9 +217,13 @@ std::vector<Result<FetchedMetadata>> WheelMetadataFetcher::FetchAll(
       continue;
     }
     if (!cache_dir_.empty() && !f.sha256.empty()) {
+      // Entries are written without fsync and carry the sha256 of their body: anything else
+      // (a crash's empty or partial file, tampering) is a miss.
       auto cached = fs_.ReadFile(JoinPath(cache_dir_, f.sha256 + ".METADATA"));
-      if (cached.ok()) {
-        finish(i, std::move(cached).value(), MetadataSource::kCache);
+      if (cached.ok() && cached->size() > 72 && cached->compare(0, 7, "sha256:") == 0 &&
+          (*cached)[71] == '\n' &&
+          Sha256Hex(std::string_view(*cached).substr(72)) == cached->substr(7, 64)) {
+        finish(i, cached->substr(72), MetadataSource::kCache);
         continue;
       }
     }

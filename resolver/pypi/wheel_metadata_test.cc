@@ -136,6 +136,19 @@ TEST_CASE("wheel metadata via Range, .metadata, full download and cache") {
   CHECK(cached[0]->source == MetadataSource::kCache);
   CHECK(again.http_requests() == 0);
 
+  // A damaged cache entry (as a crash can leave: the cache is written without fsync) is a miss.
+  {
+    std::string entry = dir + "/cache/" + Sha256Hex(small) + ".METADATA";
+    auto text = fs.ReadFile(entry);
+    REQUIRE(text.ok());
+    REQUIRE(fs.WriteFileAtomic(entry, text->substr(0, text->size() - 5)).ok());
+    WheelMetadataFetcher damaged(http, fs, dir + "/cache");
+    auto again2 = damaged.FetchAll({fsmall});
+    REQUIRE(again2[0].ok());
+    CHECK(again2[0]->source == MetadataSource::kRange);
+    CHECK(again2[0]->metadata.name == "small");
+  }
+
   // A server without Range support: full download, sha256 verified.
   http.ranges = false;
   WheelMetadataFetcher nocache(http, fs, "");

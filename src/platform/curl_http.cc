@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -190,6 +191,7 @@ struct CacheMeta {
   HttpHeaders headers;
   uint64_t body_size = 0;
   uint64_t body_offset = 0;  // where the body starts in the file
+  uint64_t body_crc32 = 0;
 };
 
 std::optional<CacheMeta> ReadCacheMeta(const std::string& path) {
@@ -213,6 +215,7 @@ std::optional<CacheMeta> ReadCacheMeta(const std::string& path) {
     meta.etag = j.value("etag", "");
     meta.last_modified = j.value("last_modified", "");
     meta.body_size = j.at("body_size").get<uint64_t>();
+    meta.body_crc32 = j.at("body_crc32").get<uint64_t>();
     for (const auto& h : j.at("headers"))
       meta.headers.emplace_back(h.at(0).get<std::string>(), h.at(1).get<std::string>());
   } catch (const nlohmann::json::exception&) {
@@ -223,7 +226,19 @@ std::optional<CacheMeta> ReadCacheMeta(const std::string& path) {
   return meta;
 }
 
-// Reads the body of a cache entry; nullopt if it is missing or does not match `meta`.
+uint64_t BodyCrc32(std::string_view body) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  size_t off = 0;
+  while (off < body.size()) {
+    uInt n = static_cast<uInt>(std::min<size_t>(body.size() - off, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(body.data() + off), n);
+    off += n;
+  }
+  return crc;
+}
+
+// Reads the body of a cache entry; nullopt if it is missing or does not match `meta` (size and
+// crc32).
 std::optional<std::string> ReadCacheBody(const std::string& path, const CacheMeta& meta) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
@@ -246,6 +261,7 @@ std::optional<std::string> ReadCacheBody(const std::string& path, const CacheMet
     done += static_cast<size_t>(n);
   }
   ::close(fd);
+  if (BodyCrc32(body) != meta.body_crc32) return std::nullopt;
   return body;
 }
 
@@ -478,6 +494,7 @@ struct CurlHttpClient::Impl {
                            {"etag", etag},
                            {"last_modified", last_modified},
                            {"body_size", resp.body.size()},
+                           {"body_crc32", BodyCrc32(resp.body)},
                            {"headers", nlohmann::json::array()}};
     for (const auto& [k, v] : resp.headers) meta["headers"].push_back({k, v});
     std::string head = kCacheMagic + meta.dump(-1, ' ', false,
@@ -491,14 +508,18 @@ struct CurlHttpClient::Impl {
     if (fd.fd < 0) return Status::User("creating " + tmp + ": " + std::strerror(errno));
     Status st = WriteAll(fd.fd, head, tmp);
     if (st.ok()) st = WriteAll(fd.fd, resp.body, tmp);
-    if (st.ok() && ::fsync(fd.fd) != 0) st = Status::User("fsync " + tmp + ": " + std::strerror(errno));
+    // Entries carry their body's size and crc32 and are checked when read, so small ones (index
+    // pages: hundreds per resolve) skip fsync; big ones (repodata) are made durable.
+    const bool durable = resp.body.size() > (1u << 20);
+    if (st.ok() && durable && ::fsync(fd.fd) != 0)
+      st = Status::User("fsync " + tmp + ": " + std::strerror(errno));
     if (st.ok() && ::rename(tmp.c_str(), job.cache_path.c_str()) != 0)
       st = Status::User("rename " + tmp + ": " + std::strerror(errno));
     if (!st.ok()) {
       ::unlink(tmp.c_str());
       return st;
     }
-    return PosixFsyncDir(opts.cache_dir);
+    return durable ? PosixFsyncDir(opts.cache_dir) : Status::Ok();
   }
 
   // Prepares the job once (before its first attempt): upload source, cache entry.

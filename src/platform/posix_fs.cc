@@ -47,7 +47,8 @@ Status PosixFsyncDir(const std::string& dir) {
   return Status::Ok();
 }
 
-Status PosixWriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+Status PosixWriteFileAtomic(const std::string& path, std::string_view data, mode_t mode,
+                            bool durable) {
   static std::atomic<unsigned> counter{0};
   std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -64,7 +65,7 @@ Status PosixWriteFileAtomic(const std::string& path, std::string_view data, mode
     }
     off += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
     Status s = Errno("syncing", tmp);
     ::unlink(tmp.c_str());
     return s;
@@ -74,11 +75,15 @@ Status PosixWriteFileAtomic(const std::string& path, std::string_view data, mode
     ::unlink(tmp.c_str());
     return s;
   }
-  return PosixFsyncDir(DirName(path));
+  return durable ? PosixFsyncDir(DirName(path)) : Status::Ok();
 }
 
 Status PosixFileSystem::WriteFileAtomic(const std::string& path, std::string_view data) {
   return PosixWriteFileAtomic(path, data);
+}
+
+Status PosixFileSystem::WriteCacheFile(const std::string& path, std::string_view data) {
+  return PosixWriteFileAtomic(path, data, 0644, /*durable=*/false);
 }
 
 Status PosixFileSystem::CreateDirs(const std::string& path) {
