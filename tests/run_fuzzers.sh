@@ -17,12 +17,14 @@ seconds=${1:-${FUZZ_SECONDS:-30}}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 jobs=${FUZZ_JOBS:-1}
-targets=${FUZZ_TARGETS:-"conda_version_fuzz conda_version_spec_fuzz match_spec_fuzz pep440_version_fuzz specifier_set_fuzz pep508_fuzz wheel_fuzz"}
+specs_targets="conda_version_fuzz conda_version_spec_fuzz match_spec_fuzz pep440_version_fuzz specifier_set_fuzz pep508_fuzz wheel_fuzz"
+# Every parser of untrusted bytes has a target: specs, flow files, inputs, lock files, S3 XML.
+targets=${FUZZ_TARGETS:-"$specs_targets flow_reader_fuzz inputs_fuzz lock_file_fuzz xml_fuzz"}
 
 bin="$build/src"
 if [[ ! -f "$build/build.ninja" ]]; then
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DFERRY_FUZZ=ON \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" >/dev/null
 fi
 # shellcheck disable=SC2086
 if ! ninja -C "$build" -j"${NINJA_JOBS:-2}" $targets >"$build/fuzz-build.log" 2>&1; then
@@ -44,9 +46,11 @@ if ! ninja -C "$build" -j"${NINJA_JOBS:-2}" $targets >"$build/fuzz-build.log" 2>
     objs+=("$obj")
   done
   for t in $targets; do
+    case " $specs_targets " in *" $t "*) ;; *) echo "WARNING: skipping $t (needs the CMake build)" >&2; continue ;; esac
     clang++ "${flags[@]}" -fsanitize=fuzzer,address,undefined "$root/src/specs/$t.cc" \
       "${objs[@]}" -o "$bin/$t"
   done
+  targets=$specs_targets
 fi
 
 # Seeds: a few valid inputs per parser (the fuzzer mutates from there).
@@ -72,18 +76,41 @@ seed wheel_fuzz "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x8
   "six-1.16.0-py2.py3-none-any.whl" "python-dateutil-2.8.2.tar.gz" "foo-1.0-1abc-py3-none-any.whl"
 
 mkdir -p "$build/fuzz-artifacts"
-failed=()
-for t in $targets; do
-  echo "== $t: ${seconds}s" >&2
+# Runs one target; its result is written to fuzz-artifacts/<t>.status. Targets run
+# FUZZ_PARALLEL at a time (default: the number of cores).
+run_one() {
+  local t=$1 exe
   args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=512
         -artifact_prefix="$build/fuzz-artifacts/$t-" -print_final_stats=1)
   if [[ "$jobs" -gt 1 ]]; then args+=(-fork="$jobs"); fi
-  if ! "$bin/$t" "${args[@]}" "$build/fuzz-corpus/$t" 2>"$build/fuzz-artifacts/$t.log"; then
-    echo "FAIL: $t crashed; see $build/fuzz-artifacts/$t.log and $build/fuzz-artifacts/$t-*" >&2
-    tail -40 "$build/fuzz-artifacts/$t.log" >&2
+  exe="$bin/$t"
+  [[ -x "$exe" ]] || exe=$(find "$build" -name "$t" -type f -perm -u+x | head -1)
+  mkdir -p "$build/fuzz-corpus/$t"
+  if [[ -z "$exe" ]]; then echo missing >"$build/fuzz-artifacts/$t.status"; return; fi
+  if "$exe" "${args[@]}" "$build/fuzz-corpus/$t" 2>"$build/fuzz-artifacts/$t.log"; then
+    echo ok >"$build/fuzz-artifacts/$t.status"
+  else
+    echo crash >"$build/fuzz-artifacts/$t.status"
+  fi
+}
+parallel=${FUZZ_PARALLEL:-$(nproc)}
+running=0
+for t in $targets; do
+  echo "== $t: ${seconds}s" >&2
+  run_one "$t" &
+  running=$((running + 1))
+  if [[ $running -ge $parallel ]]; then wait -n || true; running=$((running - 1)); fi
+done
+wait
+failed=()
+for t in $targets; do
+  status=$(cat "$build/fuzz-artifacts/$t.status" 2>/dev/null || echo missing)
+  if [[ "$status" != ok ]]; then
+    echo "FAIL: $t ($status); see $build/fuzz-artifacts/$t.log and $build/fuzz-artifacts/$t-*" >&2
+    tail -40 "$build/fuzz-artifacts/$t.log" >&2 2>/dev/null || true
     failed+=("$t")
   else
-    grep -E "stat::number_of_executed_units|Done [0-9]+ runs" "$build/fuzz-artifacts/$t.log" | tail -1 >&2 || true
+    echo "$t: $(grep -E "Done [0-9]+ runs" "$build/fuzz-artifacts/$t.log" | tail -1)" >&2
   fi
 done
 if [[ ${#failed[@]} -gt 0 ]]; then
