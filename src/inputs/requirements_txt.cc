@@ -4,23 +4,11 @@
 #include <cctype>
 
 #include "src/fs.h"
+#include "src/specs/pep440.h"
 
 namespace ferry::inputs {
 
-std::string NormalizePypiName(std::string_view name) {
-  std::string out;
-  bool sep = false;
-  for (char c : name) {
-    if (c == '-' || c == '_' || c == '.') {
-      sep = true;
-      continue;
-    }
-    if (sep && !out.empty()) out += '-';
-    sep = false;
-    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
+std::string NormalizePypiName(std::string_view name) { return specs::NormalizeName(name); }
 
 std::string RequirementName(std::string_view req) {
   size_t i = 0;

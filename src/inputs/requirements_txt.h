@@ -40,7 +40,7 @@ struct RequirementsTxt {
   std::vector<std::string> files;  // every file read, the top one first (for lock inputs)
 };
 
-// PEP 503 name normalization: lower case, runs of [-_.] become '-'.
+// PEP 503 name normalization (specs::NormalizeName).
 std::string NormalizePypiName(std::string_view name);
 
 // Splits the project name off a PEP 508 requirement ("Scikit_Learn[x]>=1" -> "Scikit_Learn").
