@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <optional>
+
 #include "src/digest.h"
 
 namespace ferry::resolver {
@@ -39,36 +41,222 @@ class MappedFile {
   size_t size_;
 };
 
-// Uses the parsed cache when `key` is non-empty and a valid entry exists.
-Result<std::unique_ptr<SubdirIndex>> TryCache(FileSystem& fs, const std::string& cache_dir,
-                                              const std::string& key,
-                                              const SubdirIndex::Origin& origin,
-                                              Reporter& reporter) {
-  if (cache_dir.empty() || key.empty()) return Status::User("no cache");
-  std::string path = JoinPath(cache_dir, Sha256Hex(key) + ".frd");
-  auto st = fs.Stat(path);
-  if (!st.ok() || !st->exists) return Status::User("no cache");
-  Result<std::unique_ptr<SubdirIndex>> idx = Status::User("unread");
-  if (auto mapped = MappedFile::Open(path)) {
-    std::string_view view = mapped->view();
-    idx = SubdirIndex::FromCacheView(std::move(mapped), view, origin, key);
-  } else {
-    auto bytes = fs.ReadFile(path);
-    if (!bytes.ok()) return bytes.status();
-    idx = SubdirIndex::FromCache(std::move(bytes).value(), origin, key);
+// The parsed cache of one subdir: one file per subdir URL (a new ETag replaces the file).
+std::string CachePath(const std::string& cache_dir, const std::string& base) {
+  if (cache_dir.empty()) return "";
+  return JoinPath(cache_dir, Sha256Hex("ferry-repodata-cache\n" + base) + ".frd");
+}
+
+// The key of a parsed cache: the file's URL and the validators it was made from.
+std::string CacheKey(const std::string& url, const std::string& v1, const std::string& v2) {
+  return "ferry-repodata 2\n" + url + "\n" + v1 + "\n" + v2;
+}
+
+struct ParsedKey {
+  std::string url, v1, v2;
+};
+std::optional<ParsedKey> SplitKey(const std::string& key) {
+  ParsedKey k;
+  std::string_view rest = key;
+  std::string_view parts[4];
+  for (int i = 0; i < 4; ++i) {
+    size_t nl = i < 3 ? rest.find('\n') : rest.size();
+    if (nl == std::string_view::npos) return std::nullopt;
+    parts[i] = rest.substr(0, nl);
+    rest.remove_prefix(std::min(rest.size(), nl + 1));
   }
+  if (parts[0] != "ferry-repodata 2") return std::nullopt;
+  k.url = parts[1];
+  k.v1 = parts[2];
+  k.v2 = parts[3];
+  return k;
+}
+
+// The cache file mapped with the key it was saved with, or nothing (missing, not a cache file,
+// other version).
+struct CacheFile {
+  std::shared_ptr<MappedFile> mapped;
+  std::string key;
+};
+std::optional<CacheFile> OpenCache(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  auto mapped = MappedFile::Open(path);
+  if (!mapped) return std::nullopt;
+  auto key = SubdirIndex::CacheKeyOf(mapped->view());
+  if (!key.ok()) return std::nullopt;
+  return CacheFile{std::move(mapped), std::move(key).value()};
+}
+
+// The index of a cache file whose key is `key`; an error (logged as info) if it is damaged.
+Result<std::unique_ptr<SubdirIndex>> FromCacheFile(CacheFile file, const std::string& key,
+                                                   const SubdirIndex::Origin& origin,
+                                                   Reporter& reporter) {
+  std::string_view view = file.mapped->view();
+  auto idx = SubdirIndex::FromCacheView(std::move(file.mapped), view, origin, key);
   if (!idx.ok()) reporter.Info(idx.status().message() + "; re-reading the repodata");
   return idx;
 }
 
-void WriteCache(FileSystem& fs, const std::string& cache_dir, const std::string& key,
+// Publishes the parsed cache without fsync: it is checked when read (size, trailer and crc32s,
+// see docs/formats/repodata-cache.md), so a file damaged by a crash is a miss, never wrong data.
+void WriteCache(FileSystem& fs, const std::string& path, const std::string& key,
                 const SubdirIndex& idx, Reporter& reporter) {
-  if (cache_dir.empty() || key.empty()) return;
-  Status s = fs.CreateDirs(cache_dir);
-  if (s.ok()) {
-    s = fs.WriteFileAtomic(JoinPath(cache_dir, Sha256Hex(key) + ".frd"), idx.SerializeCache(key));
-  }
+  if (path.empty()) return;
+  Status s = fs.CreateDirs(DirName(path));
+  if (s.ok()) s = fs.WriteCacheFile(path, idx.SerializeCache(key));
   if (!s.ok()) reporter.Warn("could not write the repodata cache: " + s.message());
+}
+
+Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
+                                          const std::string& subdir, HttpClient& http,
+                                          FileSystem& fs, const std::string& cache_dir,
+                                          Reporter& reporter, LoadStats* stats, bool use_cache);
+
+// After a damaged block shows up in a cache-backed index: drop the file and load again without
+// reading the cache (the fresh index is cached again).
+void SetReloader(SubdirIndex* idx, const std::string& channel_url, const std::string& subdir,
+                 HttpClient& http, FileSystem& fs, const std::string& cache_dir,
+                 Reporter& reporter) {
+  idx->set_reloader([channel_url, subdir, &http, &fs, cache_dir, &reporter] {
+    (void)fs.RemoveAll(CachePath(cache_dir, channel_url + "/" + subdir + "/"));
+    LoadStats ignored;
+    return Load(channel_url, subdir, http, fs, cache_dir, reporter, &ignored, false);
+  });
+}
+
+Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
+                                          const std::string& subdir, HttpClient& http,
+                                          FileSystem& fs, const std::string& cache_dir,
+                                          Reporter& reporter, LoadStats* stats, bool use_cache) {
+  const std::string base = channel_url + "/" + subdir + "/";
+  SubdirIndex::Origin origin{channel_url, subdir, "repodata.json"};
+  const std::string cache_path = CachePath(cache_dir, base);
+  std::optional<CacheFile> cache = use_cache ? OpenCache(cache_path) : std::nullopt;
+  auto cached = [&](const std::string& key) -> std::unique_ptr<SubdirIndex> {
+    if (!cache || cache->key != key) return nullptr;
+    auto idx = FromCacheFile(std::move(*cache), key, origin, reporter);
+    cache.reset();
+    if (!idx.ok()) return nullptr;
+    stats->from_parsed_cache = true;
+    SetReloader(idx->get(), channel_url, subdir, http, fs, cache_dir, reporter);
+    return std::move(idx).value();
+  };
+
+  if (StartsWith(channel_url, "file://")) {
+    std::string dir = channel_url.substr(7) + "/" + subdir;
+    bool zst = false;
+    auto st = fs.Stat(dir + "/repodata.json");
+    if (!st.ok()) return st.status();
+    if (!st->exists) {
+      st = fs.Stat(dir + "/repodata.json.zst");
+      if (!st.ok()) return st.status();
+      if (!st->exists) {
+        return Status::User("channel " + channel_url + " has no " + subdir +
+                            "/repodata.json (looked in " + dir + ")");
+      }
+      zst = true;
+      origin.file = "repodata.json.zst";
+    }
+    std::string key = CacheKey(base + origin.file, std::to_string(st->size),
+                               std::to_string(st->mtime_sec));
+    if (auto idx = cached(key)) {
+      stats->bytes = idx->record_count();
+      return idx;
+    }
+    FERRY_ASSIGN_OR_RETURN(std::string bytes, fs.ReadFile(dir + "/" + origin.file));
+    if (zst) {
+      FERRY_ASSIGN_OR_RETURN(bytes, ZstdDecompress(bytes, "channel " + channel_url + ", file " +
+                                                              subdir + "/" + origin.file));
+    }
+    stats->bytes = bytes.size();
+    FERRY_ASSIGN_OR_RETURN(auto idx, SubdirIndex::FromJson(std::move(bytes), origin, reporter));
+    WriteCache(fs, cache_path, key, *idx, reporter);
+    return idx;
+  }
+
+  if (!StartsWith(channel_url, "http://") && !StartsWith(channel_url, "https://")) {
+    return Status::User("channel " + channel_url +
+                        ": unsupported URL (expected http://, https:// or file://)");
+  }
+  auto send = [&](const std::string& file,
+                  const HttpHeaders& headers) -> Result<HttpResponse> {
+    HttpRequest req;
+    req.url = base + file;
+    req.headers = headers;
+    auto r = http.Send(req);
+    if (!r.ok()) {
+      return Status(r.status().code(), "channel " + RedactUrl(channel_url) + " is unreachable (" +
+                                           subdir + "/" + file + "): " + r.status().message());
+    }
+    return r;
+  };
+  auto key_of = [&](const std::string& file, const HttpResponse& r) -> std::string {
+    std::string etag = r.Header("etag");
+    std::string modified = r.Header("last-modified");
+    if (etag.empty() && modified.empty()) return "";  // nothing to revalidate with: no cache
+    return CacheKey(base + file, etag, modified);
+  };
+
+  // Warm: revalidate the file the cache was made from with the cache's own validators; a 304
+  // reads nothing but the cache's name directory.
+  HttpResponse resp;
+  std::string file;
+  if (cache) {
+    std::optional<ParsedKey> k = SplitKey(cache->key);
+    if (k && StartsWith(k->url, base) &&
+        (k->url.substr(base.size()) == "repodata.json.zst" ||
+         k->url.substr(base.size()) == "repodata.json")) {
+      file = k->url.substr(base.size());
+      origin.file = file;
+      HttpHeaders validators;
+      if (!k->v1.empty()) validators.emplace_back("If-None-Match", k->v1);
+      if (!k->v2.empty()) validators.emplace_back("If-Modified-Since", k->v2);
+      FERRY_ASSIGN_OR_RETURN(resp, send(file, validators));
+      std::string key = cache->key;
+      if (resp.status == 304) {
+        stats->http_not_modified = true;
+        if (auto idx = cached(key)) return idx;
+        resp = HttpResponse();  // damaged cache: download again below
+      } else if (resp.status == 200 && key_of(file, resp) == key) {
+        // A server that ignores conditional requests: same validators, same content.
+        stats->http_not_modified = true;
+        if (auto idx = cached(key)) return idx;
+      } else if (resp.status != 200) {
+        resp = HttpResponse();  // e.g. the file went away: look again from the start
+      }
+    }
+  }
+  cache.reset();
+  if (resp.status != 200) {
+    for (const char* f : {"repodata.json.zst", "repodata.json"}) {
+      FERRY_ASSIGN_OR_RETURN(auto r, send(f, {}));
+      if (r.status == 404 || r.status == 403 || r.status == 410) continue;
+      if (r.status != 200) {
+        return Status::Network("channel " + RedactUrl(channel_url) + ", file " + subdir + "/" + f +
+                               ": HTTP " + std::to_string(r.status));
+      }
+      file = f;
+      resp = std::move(r);
+      break;
+    }
+  }
+  if (resp.status != 200) {
+    return Status::User("channel " + RedactUrl(channel_url) + " has no " + subdir +
+                        "/repodata.json (HTTP 404)");
+  }
+  origin.file = file;
+  if (resp.from_cache) stats->http_not_modified = true;
+  const std::string key = key_of(file, resp);
+  std::string bytes = std::move(resp.body);
+  resp = HttpResponse();
+  if (file == "repodata.json.zst") {
+    FERRY_ASSIGN_OR_RETURN(bytes, ZstdDecompress(bytes, "channel " + RedactUrl(channel_url) +
+                                                            ", file " + subdir + "/" + file));
+  }
+  stats->bytes = bytes.size();
+  FERRY_ASSIGN_OR_RETURN(auto idx, SubdirIndex::FromJson(std::move(bytes), origin, reporter));
+  if (!key.empty()) WriteCache(fs, cache_path, key, *idx, reporter);
+  return idx;
 }
 
 }  // namespace
@@ -112,103 +300,13 @@ Result<std::string> ZstdDecompress(std::string_view data, const std::string& wha
   return out;
 }
 
-Result<std::unique_ptr<SubdirIndex>> LoadSubdir(const std::string& channel_url_in,
+Result<std::unique_ptr<SubdirIndex>> LoadSubdir(const std::string& channel_url,
                                                 const std::string& subdir, HttpClient& http,
                                                 FileSystem& fs, const std::string& cache_dir,
                                                 Reporter& reporter, LoadStats* stats) {
   LoadStats local;
-  if (!stats) stats = &local;
-  const std::string channel_url = NormalizeChannelUrl(channel_url_in);
-  const std::string base = channel_url + "/" + subdir + "/";
-  SubdirIndex::Origin origin{channel_url, subdir, "repodata.json"};
-
-  if (StartsWith(channel_url, "file://")) {
-    std::string dir = channel_url.substr(7) + "/" + subdir;
-    bool zst = false;
-    auto st = fs.Stat(dir + "/repodata.json");
-    if (!st.ok()) return st.status();
-    if (!st->exists) {
-      st = fs.Stat(dir + "/repodata.json.zst");
-      if (!st.ok()) return st.status();
-      if (!st->exists) {
-        return Status::User("channel " + channel_url + " has no " + subdir +
-                            "/repodata.json (looked in " + dir + ")");
-      }
-      zst = true;
-      origin.file = "repodata.json.zst";
-    }
-    std::string key = "ferry-repodata 1\n" + base + origin.file + "\n" +
-                      std::to_string(st->size) + "\n" + std::to_string(st->mtime_sec);
-    auto cached = TryCache(fs, cache_dir, key, origin, reporter);
-    if (cached.ok()) {
-      stats->from_parsed_cache = true;
-      stats->bytes = (*cached)->record_count();
-      return cached;
-    }
-    FERRY_ASSIGN_OR_RETURN(std::string bytes, fs.ReadFile(dir + "/" + origin.file));
-    if (zst) {
-      FERRY_ASSIGN_OR_RETURN(bytes, ZstdDecompress(bytes, "channel " + channel_url + ", file " +
-                                                              subdir + "/" + origin.file));
-    }
-    stats->bytes = bytes.size();
-    FERRY_ASSIGN_OR_RETURN(auto idx, SubdirIndex::FromJson(std::move(bytes), origin, reporter));
-    WriteCache(fs, cache_dir, key, *idx, reporter);
-    return idx;
-  }
-
-  if (!StartsWith(channel_url, "http://") && !StartsWith(channel_url, "https://")) {
-    return Status::User("channel " + channel_url +
-                        ": unsupported URL (expected http://, https:// or file://)");
-  }
-  HttpResponse resp;
-  bool zst = true;
-  for (const char* file : {"repodata.json.zst", "repodata.json"}) {
-    HttpRequest req;
-    req.url = base + file;
-    req.use_cache = true;
-    auto r = http.Send(req);
-    if (!r.ok()) {
-      return Status(r.status().code(), "channel " + RedactUrl(channel_url) + " is unreachable (" +
-                                           subdir + "/" + file + "): " + r.status().message());
-    }
-    if (r->status == 404 || r->status == 403 || r->status == 410) {
-      zst = false;
-      continue;
-    }
-    if (r->status != 200) {
-      return Status::Network("channel " + RedactUrl(channel_url) + ", file " + subdir + "/" +
-                             file + ": HTTP " + std::to_string(r->status));
-    }
-    origin.file = file;
-    resp = std::move(r).value();
-    break;
-  }
-  if (resp.status != 200) {
-    return Status::User("channel " + RedactUrl(channel_url) + " has no " + subdir +
-                        "/repodata.json (HTTP 404)");
-  }
-  stats->http_not_modified = resp.from_cache;
-  std::string etag = resp.Header("etag");
-  std::string modified = resp.Header("last-modified");
-  std::string key;
-  if (!etag.empty() || !modified.empty()) {
-    key = "ferry-repodata 1\n" + base + origin.file + "\n" + etag + "\n" + modified;
-  }
-  auto cached = TryCache(fs, cache_dir, key, origin, reporter);
-  if (cached.ok()) {
-    stats->from_parsed_cache = true;
-    return cached;
-  }
-  std::string bytes = std::move(resp.body);
-  if (zst) {
-    FERRY_ASSIGN_OR_RETURN(bytes, ZstdDecompress(bytes, "channel " + RedactUrl(channel_url) +
-                                                            ", file " + subdir + "/" +
-                                                            origin.file));
-  }
-  stats->bytes = bytes.size();
-  FERRY_ASSIGN_OR_RETURN(auto idx, SubdirIndex::FromJson(std::move(bytes), origin, reporter));
-  WriteCache(fs, cache_dir, key, *idx, reporter);
-  return idx;
+  return Load(NormalizeChannelUrl(channel_url), subdir, http, fs, cache_dir, reporter,
+              stats ? stats : &local, true);
 }
 
 }  // namespace ferry::resolver

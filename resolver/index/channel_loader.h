@@ -1,8 +1,10 @@
 // Fetching conda channel subdirs: http(s):// channels through HttpClient (repodata.json.zst first,
-// repodata.json when the .zst is 404; conditional revalidation via HttpRequest::use_cache, so a
-// 304 costs no download), file:// channels through FileSystem. The indexed form is kept in a
-// binary cache under `cache_dir` (FERRY_HOME/repodata-cache) keyed by URL + ETag/Last-Modified
-// (file://: URL + size + mtime), so a warm load does not decompress or scan JSON again.
+// repodata.json when the .zst is 404), file:// channels through FileSystem. The indexed form is
+// kept in a binary cache under `cache_dir` (FERRY_HOME/repodata-cache, one file per subdir URL)
+// tagged with the file's URL + ETag/Last-Modified (file://: URL + size + mtime). That cache is
+// the only copy kept: a warm load revalidates with the cache's own validators (If-None-Match /
+// If-Modified-Since) and on 304 reads nothing but the cache's name directory; a changed ETag
+// downloads and indexes again and replaces the cache.
 #pragma once
 
 #include <memory>
@@ -30,6 +32,8 @@ struct LoadStats {
 // unreachable channel (kNetwork), HTTP error status or missing file (kUser/kNetwork), broken or
 // truncated repodata (kUser). A missing `noarch`... is the caller's decision: a 404 for both
 // files is kUser "channel X has no <subdir>/repodata.json". `cache_dir` may be empty (no cache).
+// A cache-backed index may re-read the subdir later if a damaged cache block shows up (see
+// SubdirIndex::set_reloader), so `http`, `fs` and `reporter` must outlive the returned index.
 Result<std::unique_ptr<SubdirIndex>> LoadSubdir(const std::string& channel_url,
                                                 const std::string& subdir, HttpClient& http,
                                                 FileSystem& fs, const std::string& cache_dir,

@@ -2,7 +2,12 @@
 
 #include <zstd.h>
 
+#include <stdlib.h>
+
 #include <catch2/catch.hpp>
+#include <map>
+
+#include "src/platform/posix_fs.h"
 
 using namespace ferry;
 using namespace ferry::resolver;
@@ -41,4 +46,186 @@ TEST_CASE("zstd repodata: whole frames decode, truncated and corrupt ones are er
   auto junk = ZstdDecompress("not zstd at all", "f.zst");
   REQUIRE_FALSE(junk.ok());
   CHECK(junk.status().message().find("corrupt zstd data") != std::string::npos);
+}
+
+namespace {
+
+std::string Rec(const std::string& name, const std::string& version) {
+  return "\"" + name + "-" + version + "-0.tar.bz2\":{\"name\":\"" + name + "\",\"version\":\"" +
+         version + "\",\"build\":\"0\",\"build_number\":0,\"depends\":[],\"size\":1}";
+}
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/ferry-channel-loader-test-XXXXXX";
+  return std::string(mkdtemp(tmpl));
+}
+
+// A channel server in memory that behaves like nginx: ETag + Last-Modified on 200, 304 for a
+// matching If-None-Match. Counts requests and body bytes sent.
+class ConditionalHttp : public HttpClient {
+ public:
+  struct File {
+    std::string body, etag;
+  };
+  std::map<std::string, File> files;
+  bool honour_conditional = true;
+  std::vector<std::string> log;  // "GET url [inm]" -> status
+  uint64_t body_bytes = 0;
+  Result<HttpResponse> Send(const HttpRequest& r) override {
+    HttpResponse resp;
+    std::string inm;
+    for (const auto& [k, v] : r.headers) {
+      if (k == "If-None-Match") inm = v;
+    }
+    CHECK_FALSE(r.use_cache);  // the parsed cache is the only cache
+    auto it = files.find(r.url);
+    if (it == files.end()) {
+      resp.status = 404;
+    } else if (honour_conditional && !inm.empty() && inm == it->second.etag) {
+      resp.status = 304;
+    } else {
+      resp.status = 200;
+      resp.body = it->second.body;
+      body_bytes += resp.body.size();
+      resp.headers = {{"etag", it->second.etag},
+                      {"last-modified", "Sun, 22 Nov 2026 08:00:00 GMT"}};
+    }
+    log.push_back(r.url.substr(r.url.rfind('/') + 1) + (inm.empty() ? "" : " " + inm) + " -> " +
+                  std::to_string(resp.status));
+    return resp;
+  }
+  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
+    std::vector<Result<HttpResponse>> out;
+    for (const auto& r : rs) out.push_back(Send(r));
+    return out;
+  }
+};
+
+class RecordingReporter : public Reporter {
+ public:
+  std::vector<std::string> warnings;
+  void Warn(std::string_view m) override { warnings.emplace_back(m); }
+};
+
+std::vector<std::string> CacheFiles(PosixFileSystem& fs, const std::string& dir) {
+  auto names = fs.ListDir(dir);
+  return names.ok() ? *names : std::vector<std::string>{};
+}
+
+}  // namespace
+
+TEST_CASE("channel loader: 304 revalidation with the parsed cache's own ETag reads no body") {
+  PosixFileSystem fs;
+  ConditionalHttp http;
+  const std::string url = "http://127.0.0.1:1/ch/linux-64/repodata.json";
+  http.files[url] = {"{\"packages\":{" + Rec("lib", "1.0") + "," + Rec("app", "2.0") + "}}",
+                     "\"v1\""};
+  std::string cache = TempDir() + "/repodata-cache";
+
+  LoadStats cold;
+  auto idx = LoadSubdir("http://127.0.0.1:1/ch/", "linux-64", http, fs, cache, NullReporter(),
+                        &cold);
+  REQUIRE(idx.ok());
+  CHECK_FALSE(cold.from_parsed_cache);
+  CHECK(http.log == std::vector<std::string>{"repodata.json.zst -> 404", "repodata.json -> 200"});
+  REQUIRE(CacheFiles(fs, cache).size() == 1);
+  const std::string frd = cache + "/" + CacheFiles(fs, cache)[0];
+
+  // Warm: one conditional request for the file the cache came from, 304, nothing downloaded.
+  http.log.clear();
+  http.body_bytes = 0;
+  LoadStats warm;
+  idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, cache, NullReporter(), &warm);
+  REQUIRE(idx.ok());
+  CHECK(warm.from_parsed_cache);
+  CHECK(warm.http_not_modified);
+  CHECK(http.log == std::vector<std::string>{"repodata.json \"v1\" -> 304"});
+  CHECK(http.body_bytes == 0);
+  CHECK((*idx)->Records("app", NullReporter()).at(0).version.ToString() == "2.0");
+
+  // A server that ignores If-None-Match but sends the same ETag: the cache is still used.
+  http.honour_conditional = false;
+  LoadStats same;
+  idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, cache, NullReporter(), &same);
+  REQUIRE(idx.ok());
+  CHECK(same.from_parsed_cache);
+  http.honour_conditional = true;
+
+  // A changed ETag: the new body is indexed and replaces the cache (still one file).
+  http.files[url] = {"{\"packages\":{" + Rec("lib", "1.1") + "}}", "\"v2\""};
+  http.log.clear();
+  LoadStats changed;
+  idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, cache, NullReporter(),
+                   &changed);
+  REQUIRE(idx.ok());
+  CHECK_FALSE(changed.from_parsed_cache);
+  CHECK(http.log == std::vector<std::string>{"repodata.json \"v1\" -> 200"});
+  CHECK((*idx)->Records("lib", NullReporter()).at(0).version.ToString() == "1.1");
+  CHECK_FALSE((*idx)->HasName("app"));
+  CHECK(CacheFiles(fs, cache).size() == 1);
+
+  // A truncated cache file (e.g. a crash before the unsynced write reached the disk) is a miss:
+  // the 304 is answered by downloading again.
+  auto bytes = fs.ReadFile(frd);
+  REQUIRE(bytes.ok());
+  REQUIRE(fs.WriteFileAtomic(frd, bytes->substr(0, bytes->size() - 100)).ok());
+  http.log.clear();
+  LoadStats truncated;
+  idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, cache, NullReporter(),
+                   &truncated);
+  REQUIRE(idx.ok());
+  CHECK_FALSE(truncated.from_parsed_cache);
+  CHECK(http.log == std::vector<std::string>{"repodata.json \"v2\" -> 304",
+                                             "repodata.json.zst -> 404", "repodata.json -> 200"});
+  CHECK((*idx)->Records("lib", NullReporter()).at(0).version.ToString() == "1.1");
+  // ... and the cache is whole again.
+  LoadStats again;
+  idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, cache, NullReporter(), &again);
+  REQUIRE(idx.ok());
+  CHECK(again.from_parsed_cache);
+}
+
+TEST_CASE("channel loader: a damaged cache block is detected when read and the subdir reloaded") {
+  PosixFileSystem fs;
+  ConditionalHttp http;
+  const std::string url = "http://127.0.0.1:1/ch/noarch/repodata.json.zst";
+  http.files[url] = {
+      Compress("{\"packages\":{" + Rec("aaa", "1.0") + "," + Rec("zzz", "3.0") + "}}", true),
+      "\"z1\""};
+  std::string cache = TempDir();
+  REQUIRE(LoadSubdir("http://127.0.0.1:1/ch", "noarch", http, fs, cache, NullReporter()).ok());
+  REQUIRE(CacheFiles(fs, cache).size() == 1);
+  const std::string frd = cache + "/" + CacheFiles(fs, cache)[0];
+  // Flip one byte inside zzz's record text (the last block): the header and directory still
+  // check out, so the damage is only seen when zzz is read.
+  auto bytes = fs.ReadFile(frd);
+  REQUIRE(bytes.ok());
+  size_t pos = bytes->rfind("3.0");
+  REQUIRE(pos != std::string::npos);
+  (*bytes)[pos] = '4';
+  REQUIRE(fs.WriteFileAtomic(frd, *bytes).ok());
+
+  LoadStats warm;
+  RecordingReporter reporter;
+  auto idx = LoadSubdir("http://127.0.0.1:1/ch", "noarch", http, fs, cache, reporter, &warm);
+  REQUIRE(idx.ok());
+  CHECK(warm.from_parsed_cache);
+  CHECK((*idx)->Records("aaa", reporter).size() == 1);
+  CHECK(reporter.warnings.empty());
+  http.log.clear();
+  auto zzz = (*idx)->Records("zzz", reporter);
+  REQUIRE(zzz.size() == 1);
+  CHECK(zzz[0].version.ToString() == "3.0");  // from the re-read repodata, not the damaged cache
+  REQUIRE(reporter.warnings.size() == 1);
+  CHECK(reporter.warnings[0] ==
+        "repodata cache for channel http://127.0.0.1:1/ch, file noarch/repodata.json.zst is "
+        "damaged (records of 'zzz' fail their checksum); re-reading the repodata");
+  CHECK(http.log == std::vector<std::string>{"repodata.json.zst -> 200"});
+  // The rewritten cache is good.
+  LoadStats next;
+  idx = LoadSubdir("http://127.0.0.1:1/ch", "noarch", http, fs, cache, reporter, &next);
+  REQUIRE(idx.ok());
+  CHECK(next.from_parsed_cache);
+  CHECK((*idx)->Records("zzz", reporter).at(0).version.ToString() == "3.0");
+  CHECK(reporter.warnings.size() == 1);
 }

@@ -1,6 +1,7 @@
 #include "resolver/index/repodata.h"
 
 #include <simdjson.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -176,6 +177,11 @@ void PutStr(std::string* out, std::string_view s) {
   out->append(s);
 }
 
+uint32_t Crc32(std::string_view s) {
+  return static_cast<uint32_t>(
+      crc32_z(crc32_z(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(s.data()), s.size()));
+}
+
 struct Reader {
   const char* p;
   const char* end;
@@ -242,7 +248,7 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJson(std::string json, Ori
     if (auto err = field.unescaped_key().get(key)) return bad(err);
     if (key != "packages" && key != "packages.conda") continue;
     od::object pkgs;
-    if (auto err = field.value().get_object().get(pkgs)) {
+    if (field.value().get_object().get(pkgs)) {
       return Status::User(where + ": '" + std::string(key) + "' is not an object");
     }
     for (auto entry : pkgs) {
@@ -295,20 +301,24 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJson(std::string json, Ori
   return idx;
 }
 
-std::vector<SubdirIndex::Raw> SubdirIndex::RawRecords(std::string_view name) const {
+bool SubdirIndex::RawRecords(std::string_view name, std::vector<Raw>* out) const {
+  out->clear();
   auto it = by_name_.find(name);
-  if (it != by_name_.end()) return it->second;
-  std::vector<Raw> out;
+  if (it != by_name_.end()) {
+    *out = it->second;
+    return true;
+  }
   auto bt = blocks_.find(name);
-  if (bt == blocks_.end()) return out;
+  if (bt == blocks_.end()) return true;
+  if (Crc32(bt->second.bytes) != bt->second.crc32) return false;
   Reader rd{bt->second.bytes.data(), bt->second.bytes.data() + bt->second.bytes.size()};
-  out.reserve(bt->second.count);
+  out->reserve(bt->second.count);
   for (uint32_t k = 0; k < bt->second.count && rd.ok; ++k) {
     std::string_view fn = rd.Str();
     std::string_view json = rd.Str();
-    if (rd.ok) out.push_back(Raw{fn, json});
+    if (rd.ok) out->push_back(Raw{fn, json});
   }
-  return out;
+  return true;
 }
 
 std::string SubdirIndex::SerializeCache(std::string_view key) const {
@@ -318,29 +328,44 @@ std::string SubdirIndex::SerializeCache(std::string_view key) const {
   for (const auto& [n, recs] : by_name_) names.push_back(n);
   for (const auto& [n, b] : blocks_) names.push_back(n);
   std::sort(names.begin(), names.end());
-  // Pass 1: the directory (block sizes are known without copying); pass 2: the blocks, written
-  // straight into the output (one copy of the record texts).
-  std::vector<std::vector<Raw>> all;
-  all.reserve(names.size());
+  // Pass 1: the directory (block sizes and crc32s are computed from the record texts without
+  // copying them); pass 2: the blocks, written straight into the output.
+  std::vector<std::vector<Raw>> all(names.size());
   std::string dir;
   uint64_t offset = 0;
-  for (std::string_view n : names) {
-    all.push_back(RawRecords(n));
+  for (size_t i = 0; i < names.size(); ++i) {
+    RawRecords(names[i], &all[i]);
     uint64_t len = 0;
-    for (const auto& r : all.back()) len += 8 + r.filename.size() + r.json.size();
-    PutStr(&dir, n);
-    PutU32(&dir, static_cast<uint32_t>(all.back().size()));
+    uLong crc = crc32_z(0L, Z_NULL, 0);
+    for (const auto& r : all[i]) {
+      std::string lens;
+      PutU32(&lens, static_cast<uint32_t>(r.filename.size()));
+      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(lens.data()), 4);
+      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(r.filename.data()), r.filename.size());
+      lens.clear();
+      PutU32(&lens, static_cast<uint32_t>(r.json.size()));
+      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(lens.data()), 4);
+      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(r.json.data()), r.json.size());
+      len += 8 + r.filename.size() + r.json.size();
+    }
+    PutStr(&dir, names[i]);
+    PutU32(&dir, static_cast<uint32_t>(all[i].size()));
     PutU64(&dir, offset);
     PutU64(&dir, len);
+    PutU32(&dir, static_cast<uint32_t>(crc));
     offset += len;
   }
+  const uint64_t header = 8 + 4 + 4 + key.size() + 8 + 8 + 8 + 4;
+  const uint64_t total = header + dir.size() + offset + 8 + kCachePadding;
   std::string out;
-  out.reserve(64 + key.size() + dir.size() + offset + 8 + kCachePadding);
+  out.reserve(total);
   out.append(kMagic, 8);
   PutU32(&out, kCacheVersion);
   PutStr(&out, key);
+  PutU64(&out, total);
   PutU64(&out, names.size());
   PutU64(&out, dir.size());
+  PutU32(&out, Crc32(dir));
   out += dir;
   for (const auto& recs : all) {
     for (const auto& r : recs) {
@@ -351,6 +376,20 @@ std::string SubdirIndex::SerializeCache(std::string_view key) const {
   out.append(kTrailer, 8);
   out.append(kCachePadding, '\0');  // simdjson padding, so a load needs no reallocation
   return out;
+}
+
+Result<std::string> SubdirIndex::CacheKeyOf(std::string_view b) {
+  if (b.size() < 16 || std::memcmp(b.data(), kMagic, 8) != 0) {
+    return Status::User("not a repodata cache file");
+  }
+  Reader rd{b.data() + 8, b.data() + b.size()};
+  uint32_t version = rd.U32();
+  if (version != kCacheVersion) {
+    return Status::User("unsupported repodata cache version " + std::to_string(version));
+  }
+  std::string_view key = rd.Str();
+  if (!rd.ok) return Status::User("truncated repodata cache file");
+  return std::string(key);
 }
 
 Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCache(std::string bytes, Origin origin,
@@ -379,10 +418,14 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCacheView(std::shared_ptr<
   uint32_t version = rd.U32();
   if (version != kCacheVersion) return corrupt("unsupported version " + std::to_string(version));
   if (rd.Str() != key) return corrupt("stale (key mismatch)");
+  uint64_t total = rd.U64();
   uint64_t n = rd.U64();
   uint64_t dir_size = rd.U64();
-  if (!rd.ok || dir_size > static_cast<uint64_t>(rd.end - rd.p)) return corrupt("corrupt");
+  uint32_t dir_crc = rd.U32();
+  if (!rd.ok || total != b.size()) return corrupt("truncated (size differs from its header)");
+  if (dir_size > static_cast<uint64_t>(rd.end - rd.p)) return corrupt("corrupt");
   const char* blob = rd.p + dir_size;
+  if (Crc32(std::string_view(rd.p, dir_size)) != dir_crc) return corrupt("corrupt directory");
   const uint64_t blob_size = static_cast<uint64_t>(rd.end - blob);
   Reader dr{rd.p, blob};
   idx->blocks_.reserve(n);
@@ -391,8 +434,9 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCacheView(std::shared_ptr<
     uint32_t count = dr.U32();
     uint64_t off = dr.U64();
     uint64_t len = dr.U64();
+    uint32_t crc = dr.U32();
     if (!dr.ok || off > blob_size || len > blob_size - off) return corrupt("corrupt directory");
-    idx->blocks_[name] = Block{std::string_view(blob + off, len), count};
+    idx->blocks_[name] = Block{std::string_view(blob + off, len), count, crc};
     idx->record_count_ += count;
   }
   if (!dr.ok || dr.p != blob) return corrupt("corrupt directory");
@@ -402,7 +446,31 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCacheView(std::shared_ptr<
 std::vector<specs::PackageRecord> SubdirIndex::Records(std::string_view name,
                                                        Reporter& reporter) const {
   std::vector<specs::PackageRecord> out;
-  std::vector<Raw> raws = RawRecords(name);
+  if (const SubdirIndex* r = replacement()) return r->Records(name, reporter);
+  std::vector<Raw> raws;
+  if (!RawRecords(name, &raws)) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!replacement_ && !reload_tried_) {
+        reload_tried_ = true;
+        reporter.Warn("repodata cache for " + Where(origin_) + " is damaged (records of '" +
+                      std::string(name) + "' fail their checksum); re-reading the repodata");
+        if (reloader_) {
+          auto fresh = reloader_();
+          if (fresh.ok()) {
+            replacement_ = std::move(fresh).value();
+          } else {
+            reporter.Warn("could not re-read " + Where(origin_) + ": " +
+                          fresh.status().message());
+          }
+        }
+      }
+    }
+    if (const SubdirIndex* r = replacement()) return r->Records(name, reporter);
+    reporter.Warn(Where(origin_) + ": skipping the records of '" + std::string(name) +
+                  "' (damaged repodata cache)");
+    return out;
+  }
   if (raws.empty()) return out;
   od::parser parser;
   const char* end = end_;

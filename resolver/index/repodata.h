@@ -9,7 +9,9 @@
 // nor scans the channel's JSON.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,7 +40,9 @@ class SubdirIndex {
 
   // Loads an index saved by SerializeCache. `key` must equal the key it was saved with
   // (URL + validators); a mismatch, wrong version or corrupt file is an error (the caller then
-  // falls back to the JSON).
+  // falls back to the JSON). Checked up front: magic, version, key, the file size recorded in
+  // the header, the trailer and the directory's crc32. Each name's block carries its own crc32,
+  // checked when the name is first read (see set_reloader for what a mismatch does).
   static Result<std::unique_ptr<SubdirIndex>> FromCache(std::string bytes, Origin origin,
                                                         std::string_view key);
   // Same, over bytes owned by `owner` (e.g. a read-only file mapping) that stay valid while the
@@ -48,9 +52,20 @@ class SubdirIndex {
                                                             std::string_view key);
   // The binary cache form (format version kCacheVersion) tagged with `key`.
   std::string SerializeCache(std::string_view key) const;
-  static constexpr uint32_t kCacheVersion = 2;
+  static constexpr uint32_t kCacheVersion = 3;
+  // The key a cache file was saved with, after checking magic and version only (cheap: reads
+  // the header). Used to revalidate with the validators the cache was made from.
+  static Result<std::string> CacheKeyOf(std::string_view bytes);
+
+  // Called at most once, when a name's block in a cache-backed index fails its crc32 (a cache
+  // written without fsync and damaged by a crash): it must return a fresh index of the same
+  // subdir (e.g. by re-reading the repodata), which then answers every later call. Without a
+  // reloader, or if it fails, the damaged name's records are skipped with a warning.
+  using Reloader = std::function<Result<std::unique_ptr<SubdirIndex>>()>;
+  void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
 
   bool HasName(std::string_view name) const {
+    if (const SubdirIndex* r = replacement()) return r->HasName(name);
     return by_name_.count(name) > 0 || blocks_.count(name) > 0;
   }
   size_t name_count() const { return by_name_.size() + blocks_.size(); }
@@ -71,8 +86,15 @@ class SubdirIndex {
   struct Block {  // a name's records in a cache file, split on demand
     std::string_view bytes;
     uint32_t count;
+    uint32_t crc32;
   };
-  std::vector<Raw> RawRecords(std::string_view name) const;
+  // The raw records of `name`; false if its cache block is damaged (crc32 mismatch).
+  bool RawRecords(std::string_view name, std::vector<Raw>* out) const;
+  // The index that replaced this one after a damaged block, or null.
+  const SubdirIndex* replacement() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return replacement_.get();
+  }
 
   Origin origin_;
   std::string bytes_;  // owns what the views point into (+ simdjson padding), or:
@@ -81,6 +103,10 @@ class SubdirIndex {
   std::unordered_map<std::string_view, std::vector<Raw>> by_name_;  // from JSON
   std::unordered_map<std::string_view, Block> blocks_;             // from a cache file
   size_t record_count_ = 0;
+  Reloader reloader_;
+  mutable std::mutex mu_;
+  mutable std::unique_ptr<SubdirIndex> replacement_;
+  mutable bool reload_tried_ = false;
 };
 
 // Parses one repodata record (a JSON object's text, readable with simdjson padding after it).
