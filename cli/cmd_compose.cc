@@ -99,7 +99,7 @@ Status Run(Context& ctx, const ComposeArgs& a) {
   RequirementSet strict = req;
   for (const auto& p : base.packages) {
     if (p.kind == PackageKind::kConda) {
-      prefer.prefer_conda[p.name] = p.version;
+      prefer.prefer_conda[p.name] = p.version + (p.build.empty() ? "" : " " + p.build);
       req.conda.push_back(p.name);
       strict.conda.push_back(CondaPin(p));
     } else {

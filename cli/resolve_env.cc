@@ -26,8 +26,11 @@ Result<EnvResolution> ResolveEnvironment(Context& ctx, const RequirementSet& req
   if (want_conda) {
     RequirementSet conda_req = req;
     conda_req.pypi.clear();
+    resolver::CondaResolveOptions conda_options;
+    conda_options.preferred = options.prefer_conda;
     auto conda = resolver::ResolveConda(conda_req, *ctx.http, *ctx.fs,
-                                        ctx.config.ferry_home + "/repodata-cache", *ctx.reporter);
+                                        ctx.config.ferry_home + "/repodata-cache", *ctx.reporter,
+                                        conda_options);
     if (!conda.ok()) return conda.status();
     if (!conda->solved) {
       res.explanation = conda->explanation;

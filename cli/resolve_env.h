@@ -17,7 +17,7 @@ namespace ferry::cli {
 
 struct EnvResolveOptions {
   // Versions to keep when possible (compose keeps its base's packages; --upgrade-package keeps
-  // everything but one name). conda name -> version, PEP 503 name -> version.
+  // everything but one name). conda name -> "VERSION" or "VERSION BUILD", PEP 503 name -> version.
   std::map<std::string, std::string> prefer_conda;
   std::map<std::string, std::string> prefer_pypi;
   bool merge_indexes = false;  // --index-strategy unsafe-merge: take a project from every index

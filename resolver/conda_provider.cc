@@ -125,6 +125,15 @@ const solve::Candidates& CondaProvider::GetCandidates(solve::NameId name) {
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return Better(records[a], records[b]); });
+  if (auto pref = preferred_.find(n); pref != preferred_.end()) {
+    std::string_view want = pref->second;
+    size_t space = want.find(' ');
+    std::string_view version = want.substr(0, space);
+    std::string_view build = space == std::string_view::npos ? "" : want.substr(space + 1);
+    std::stable_partition(order.begin(), order.end(), [&](size_t i) {
+      return records[i].version.str() == version && (build.empty() || records[i].build == build);
+    });
+  }
   out.solvables.reserve(records.size());
   for (size_t i : order) {
     solvables_.push_back(Solvable{std::move(records[i]), name, is_virtual});

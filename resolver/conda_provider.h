@@ -3,9 +3,11 @@
 // from the first channel that has it, unless a requested spec pins it with `channel::name`) and
 // from the target's virtual packages. Records are materialized when the solver first reaches
 // their name. Candidate preference: fewer track_features, then highest version, highest build
-// number, newest timestamp, then file name (deterministic).
+// number, newest timestamp, then file name (deterministic); candidates matching a preferred version
+// (set_preferred) come before all others.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -38,6 +40,12 @@ class CondaProvider : public solve::DependencyProvider {
 
   // Used in messages ("the target platform linux-64 does not provide __win").
   void set_target_platform(std::string platform);
+
+  // Preferred candidates: name -> "VERSION" or "VERSION BUILD". Must be set before the solve
+  // (candidates are ordered when a name is first reached).
+  void set_preferred(std::map<std::string, std::string> preferred) {
+    preferred_ = std::move(preferred);
+  }
 
   const specs::PackageRecord& Record(solve::SolvableId s) const { return solvables_[s].record; }
   bool IsVirtual(solve::SolvableId s) const { return solvables_[s].is_virtual; }
@@ -81,8 +89,9 @@ class CondaProvider : public solve::DependencyProvider {
   std::unordered_map<std::string, std::string> bad_specs_;  // text -> parse error
   std::vector<Solvable> solvables_;
   std::unordered_map<solve::NameId, solve::Candidates> candidates_;
-  std::unordered_map<std::string, std::string> pinned_;
-  std::string target_;  // name -> channel (from requests)
+  std::unordered_map<std::string, std::string> pinned_;  // name -> channel (from requests)
+  std::string target_;
+  std::map<std::string, std::string> preferred_;
 };
 
 }  // namespace ferry::resolver

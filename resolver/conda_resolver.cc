@@ -22,7 +22,8 @@ bool NamesPython(const std::string& spec) {
 }  // namespace
 
 Result<ResolveOutcome> ResolveConda(const RequirementSet& req, HttpClient& http, FileSystem& fs,
-                                    const std::string& cache_dir, Reporter& reporter) {
+                                    const std::string& cache_dir, Reporter& reporter,
+                                    const CondaResolveOptions& options) {
   ResolveOutcome outcome;
   FERRY_ASSIGN_OR_RETURN(specs::Platform platform, specs::ParsePlatform(req.platform));
   if (req.channels.empty()) {
@@ -75,6 +76,7 @@ Result<ResolveOutcome> ResolveConda(const RequirementSet& req, HttpClient& http,
   auto t1 = std::chrono::steady_clock::now();
   CondaProvider provider(&channels, virtual_packages, reporter);
   provider.set_target_platform(req.platform);
+  provider.set_preferred(options.preferred);
   solve::Problem problem;
   std::vector<std::string> specs_in = req.conda;
   if (!req.python.empty()) {

@@ -4,6 +4,7 @@
 // the chosen records into LockedPackages. Callable by the PyPI / mixed resolver.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,12 +32,21 @@ struct ResolveOutcome {
   CondaResolveStats stats;
 };
 
+struct CondaResolveOptions {
+  // Versions to keep when possible: name -> "VERSION" or "VERSION BUILD" (compose keeps its base's
+  // packages, --upgrade-package everything but the named ones). The matching candidates of a name
+  // are tried first; the solver moves away from them only when the request cannot be solved with
+  // them (then, as usual, the highest versions are preferred).
+  std::map<std::string, std::string> preferred;
+};
+
 // Resolves `req.conda` against `req.channels` (priority order) for `req.platform`. If
 // `req.python` is set and no spec names python, "python <req.python>.*" is added.
 // Errors: invalid spec or platform (kUser), no channels (kUser), unreachable channel (kNetwork),
 // broken repodata (kUser) — each naming the spec/channel/file. Unsolvable is not an error:
 // solved=false with the explanation. Virtual packages never appear in `packages`.
 Result<ResolveOutcome> ResolveConda(const RequirementSet& req, HttpClient& http, FileSystem& fs,
-                                    const std::string& cache_dir, Reporter& reporter);
+                                    const std::string& cache_dir, Reporter& reporter,
+                                    const CondaResolveOptions& options = {});
 
 }  // namespace ferry::resolver

@@ -255,6 +255,44 @@ TEST_CASE("conda resolver: strict channel priority and channel::name pinning") {
   CHECK_FALSE(ResolveConda(req, http, fs, "", NullReporter()).ok());
 }
 
+TEST_CASE("conda resolver: preferred versions are kept when possible, and only then") {
+  PosixFileSystem fs;
+  NoHttp http;
+  std::string tmp = TempDir();
+  WriteChannel(fs, tmp + "/ch",
+               Rec("lib", "1.0") + "," + Rec("lib", "1.5") + "," + Rec("lib", "2.0") + "," +
+                   Rec("app", "1.0", "\"lib\"") + "," + Rec("tool", "1.0", "\"lib >=1.5\"") +
+                   "," + Rec("strict", "1.0", "\"lib >=2\""));
+  RequirementSet req;
+  req.channels = {"file://" + tmp + "/ch"};
+  req.platform = "linux-64";
+  auto lib_version = [&](const CondaResolveOptions& options) {
+    auto out = ResolveConda(req, http, fs, "", NullReporter(), options);
+    REQUIRE(out.ok());
+    REQUIRE(out->solved);
+    for (const auto& p : out->packages)
+      if (p.name == "lib") return p.version;
+    return std::string("(none)");
+  };
+  req.conda = {"app"};
+  CHECK(lib_version({}) == "2.0");  // no preference: the highest version
+  CondaResolveOptions keep;
+  keep.preferred = {{"lib", "1.0"}};
+  CHECK(lib_version(keep) == "1.0");
+  keep.preferred = {{"lib", "1.0 0"}};  // version + build
+  CHECK(lib_version(keep) == "1.0");
+  keep.preferred = {{"lib", "1.0 other_build"}};  // no such build: no preference applies
+  CHECK(lib_version(keep) == "2.0");
+  // The preferred version is impossible: the solver moves away from it, to the highest version.
+  req.conda = {"app", "tool"};
+  keep.preferred = {{"lib", "1.0"}};
+  CHECK(lib_version(keep) == "2.0");
+  keep.preferred = {{"lib", "1.5"}};
+  CHECK(lib_version(keep) == "1.5");
+  req.conda = {"app", "strict"};
+  CHECK(lib_version(keep) == "2.0");
+}
+
 // Serves one channel from memory: repodata.json.zst is 404, repodata.json has an ETag and answers
 // If-None-Match-style revalidation (simulated: from_cache on the second request).
 class FakeChannelHttp : public HttpClient {
