@@ -139,6 +139,35 @@ class Reader {
     return out;
   }
 
+  // A string -> string object ('environments' of a step, 'virtual_overrides').
+  Result<std::map<std::string, std::string>> StrMap(const Json& obj, const char* key,
+                                                    const std::string& where) const {
+    FERRY_ASSIGN_OR_RETURN(const Json* v, Field(obj, key, where));
+    std::string what = std::string("'") + key + "' must be an object of strings";
+    if (!v->is_object()) return Err(where, what);
+    std::map<std::string, std::string> out;
+    for (auto it = v->begin(); it != v->end(); ++it) {
+      if (!it.value().is_string()) return Err(where, what);
+      out[it.key()] = it.value().get<std::string>();
+    }
+    return out;
+  }
+
+  // Calls fn(element, "key[i]") for each element of the list `key` of `obj`; with `objects`,
+  // every element must be a JSON object.
+  template <typename Fn>
+  Status EachElement(const Json& obj, const char* key, const std::string& where, bool objects,
+                     Fn&& fn) const {
+    FERRY_ASSIGN_OR_RETURN(const Json* list, Field(obj, key, where));
+    if (!list->is_array()) return Err(where, std::string("'") + key + "' must be a list");
+    for (size_t i = 0; i < list->size(); ++i) {
+      std::string at = (where.empty() ? "" : where + ".") + key + "[" + std::to_string(i) + "]";
+      if (objects && !(*list)[i].is_object()) return Err(at, "must be an object");
+      FERRY_RETURN_IF_ERROR(fn((*list)[i], at));
+    }
+    return Status::Ok();
+  }
+
   Result<uint64_t> UInt(const Json& obj, const char* key, const std::string& where) const {
     FERRY_ASSIGN_OR_RETURN(const Json* v, Field(obj, key, where));
     if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<int64_t>() >= 0)) {
@@ -156,12 +185,7 @@ class Reader {
     FERRY_ASSIGN_OR_RETURN(r.platform, Str(j, "platform", where));
     FERRY_ASSIGN_OR_RETURN(r.pypi, StrList(j, "pypi", where));
     FERRY_ASSIGN_OR_RETURN(r.python, Str(j, "python", where));
-    FERRY_ASSIGN_OR_RETURN(const Json* ov, Field(j, "virtual_overrides", where));
-    if (!ov->is_object()) return Err(where, "'virtual_overrides' must be an object");
-    for (auto it = ov->begin(); it != ov->end(); ++it) {
-      if (!it.value().is_string()) return Err(where, "'virtual_overrides' values must be strings");
-      r.virtual_overrides[it.key()] = it.value().get<std::string>();
-    }
+    FERRY_ASSIGN_OR_RETURN(r.virtual_overrides, StrMap(j, "virtual_overrides", where));
     return r;
   }
 
@@ -238,42 +262,31 @@ class Reader {
   Result<LockFile> ParseV1(const Json& doc) {
     LockFile lock;
     lock.lock_version = 1;
-    FERRY_ASSIGN_OR_RETURN(const Json* inputs, Field(doc, "inputs", ""));
-    if (!inputs->is_array()) return Err("", "'inputs' must be a list");
-    for (size_t i = 0; i < inputs->size(); ++i) {
-      std::string where = "inputs[" + std::to_string(i) + "]";
-      const Json& in = (*inputs)[i];
-      if (!in.is_object()) return Err(where, "must be an object");
+    FERRY_RETURN_IF_ERROR(EachElement(doc, "inputs", "", true, [&](const Json& in,
+                                                                  const std::string& where) {
       LockInput li;
       FERRY_ASSIGN_OR_RETURN(li.path, Str(in, "path", where));
       FERRY_ASSIGN_OR_RETURN(li.sha256, Str(in, "sha256", where));
       if (!IsSha256Hex(li.sha256)) return Err(where, "malformed sha256 '" + li.sha256 + "'");
       lock.inputs.push_back(std::move(li));
-    }
+      return Status::Ok();
+    }));
     FERRY_ASSIGN_OR_RETURN(const Json* flow, Field(doc, "flow", ""));
     if (!flow->is_null()) {
       if (!flow->is_object()) return Err("flow", "must be an object or null");
       FERRY_ASSIGN_OR_RETURN(lock.flow_file, Str(*flow, "file", "flow"));
       FERRY_ASSIGN_OR_RETURN(lock.flow_class, Str(*flow, "class", "flow"));
     }
-    FERRY_ASSIGN_OR_RETURN(const Json* steps, Field(doc, "steps", ""));
-    if (!steps->is_array()) return Err("", "'steps' must be a list");
-    for (size_t i = 0; i < steps->size(); ++i) {
-      std::string where = "steps[" + std::to_string(i) + "]";
-      const Json& s = (*steps)[i];
-      if (!s.is_object()) return Err(where, "must be an object");
+    FERRY_RETURN_IF_ERROR(EachElement(doc, "steps", "", true, [&](const Json& s,
+                                                                 const std::string& where) {
       LockStep ls;
       FERRY_ASSIGN_OR_RETURN(ls.name, Str(s, "name", where));
       FERRY_ASSIGN_OR_RETURN(std::string kind, Str(s, "kind", where));
       if (kind == "environment") {
         ls.kind = StepKind::kEnvironment;
-        FERRY_ASSIGN_OR_RETURN(const Json* envs, Field(s, "environments", where));
-        if (!envs->is_object() || envs->empty()) {
+        FERRY_ASSIGN_OR_RETURN(ls.req_ids, StrMap(s, "environments", where));
+        if (ls.req_ids.empty()) {
           return Err(where, "'environments' must be a non-empty object platform -> req_id");
-        }
-        for (auto it = envs->begin(); it != envs->end(); ++it) {
-          if (!it.value().is_string()) return Err(where, "'environments' values must be strings");
-          ls.req_ids[it.key()] = it.value().get<std::string>();
         }
       } else if (kind == "disabled") {
         ls.kind = StepKind::kDisabled;
@@ -289,13 +302,10 @@ class Reader {
         return Err(where, "unknown step kind '" + kind + "'");
       }
       lock.steps.push_back(std::move(ls));
-    }
-    FERRY_ASSIGN_OR_RETURN(const Json* envs, Field(doc, "environments", ""));
-    if (!envs->is_array()) return Err("", "'environments' must be a list");
-    for (size_t i = 0; i < envs->size(); ++i) {
-      std::string where = "environments[" + std::to_string(i) + "]";
-      const Json& e = (*envs)[i];
-      if (!e.is_object()) return Err(where, "must be an object");
+      return Status::Ok();
+    }));
+    FERRY_RETURN_IF_ERROR(EachElement(doc, "environments", "", true, [&](const Json& e,
+                                                                        const std::string& where) {
       LockedEnvironment env;
       FERRY_ASSIGN_OR_RETURN(env.req_id, Str(e, "req_id", where));
       FERRY_ASSIGN_OR_RETURN(env.env_id, Str(e, "env_id", where));
@@ -305,15 +315,15 @@ class Reader {
       if (!name.empty()) env.name = name;
       FERRY_ASSIGN_OR_RETURN(const Json* req, Field(e, "requirements", where));
       FERRY_ASSIGN_OR_RETURN(env.requirements, Requirements(*req, where + ".requirements"));
-      FERRY_ASSIGN_OR_RETURN(const Json* pkgs, Field(e, "packages", where));
-      if (!pkgs->is_array()) return Err(where, "'packages' must be a list");
-      for (size_t k = 0; k < pkgs->size(); ++k) {
-        FERRY_ASSIGN_OR_RETURN(
-            LockedPackage p, Package((*pkgs)[k], where + ".packages[" + std::to_string(k) + "]"));
+      FERRY_RETURN_IF_ERROR(EachElement(e, "packages", where, false, [&](const Json& j,
+                                                                        const std::string& at) {
+        FERRY_ASSIGN_OR_RETURN(LockedPackage p, Package(j, at));
         env.packages.push_back(std::move(p));
-      }
+        return Status::Ok();
+      }));
       lock.environments.push_back(std::move(env));
-    }
+      return Status::Ok();
+    }));
     FERRY_RETURN_IF_ERROR(Verify(lock));
     return lock;
   }
