@@ -1,6 +1,7 @@
 #include "cli/resolve_env.h"
 
 #include "resolver/conda_resolver.h"
+#include "resolver/mixed/mixed_resolver.h"
 #include "resolver/pypi/pypi_resolver.h"
 #include "src/specs/pep440.h"
 
@@ -11,8 +12,8 @@ std::map<std::string, std::string> CondaProvidedDistributions(
   std::map<std::string, std::string> out;
   for (const auto& p : packages) {
     if (p.kind != PackageKind::kConda) continue;
-    // conda-forge names python distributions after the PyPI project in nearly all cases; the
-    // exceptions carry purls, which the lock model does not keep yet (see README).
+    // By normalized name only: the lock model does not keep purls. Resolution itself
+    // (ResolveMixed) also matches the records' pkg:pypi purls.
     out[specs::NormalizeName(p.name)] = p.version;
   }
   return out;
@@ -23,6 +24,30 @@ Result<EnvResolution> ResolveEnvironment(Context& ctx, const RequirementSet& req
   EnvResolution res;
   std::string python = req.python;
   bool want_conda = !req.conda.empty() || (!req.channels.empty() && !req.python.empty());
+  std::vector<std::string> indexes = req.indexes;
+  if (indexes.empty()) indexes = ctx.config.index_urls;
+  if (want_conda && !req.pypi.empty()) {
+    // Mixed: conda first, then PyPI for its python; jointly when that fails
+    // (resolver/mixed/mixed_resolver.h).
+    RequirementSet mixed_req = req;
+    mixed_req.indexes = indexes;
+    resolver::pypi::IndexClient index(*ctx.http, *ctx.fs, *ctx.reporter,
+                                      {indexes, options.merge_indexes});
+    resolver::pypi::WheelMetadataFetcher metadata(*ctx.http, *ctx.fs,
+                                                  ctx.config.ferry_home + "/pypi-metadata");
+    resolver::mixed::MixedOptions mixed_options;
+    mixed_options.prefer_conda = options.prefer_conda;
+    mixed_options.prefer_pypi = options.prefer_pypi;
+    mixed_options.allow_prereleases = options.allow_prereleases;
+    auto mixed = resolver::mixed::ResolveMixed(mixed_req, mixed_options, *ctx.http, *ctx.fs,
+                                               ctx.config.ferry_home + "/repodata-cache", index,
+                                               metadata, *ctx.reporter);
+    if (!mixed.ok()) return mixed.status();
+    res.solved = mixed->solved;
+    res.explanation = std::move(mixed->explanation);
+    res.packages = std::move(mixed->packages);
+    return res;
+  }
   if (want_conda) {
     RequirementSet conda_req = req;
     conda_req.pypi.clear();
@@ -41,8 +66,6 @@ Result<EnvResolution> ResolveEnvironment(Context& ctx, const RequirementSet& req
       if (p.kind == PackageKind::kConda && p.name == "python") python = p.version;
   }
   if (!req.pypi.empty()) {
-    std::vector<std::string> indexes = req.indexes;
-    if (indexes.empty()) indexes = ctx.config.index_urls;
     resolver::pypi::IndexClient index(*ctx.http, *ctx.fs, *ctx.reporter,
                                       {indexes, options.merge_indexes});
     resolver::pypi::WheelMetadataFetcher metadata(*ctx.http, *ctx.fs,

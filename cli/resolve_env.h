@@ -1,8 +1,9 @@
-// Resolving one requirement set into the packages of one environment: the conda side first (it
-// chooses the python), then the PyPI side for that python, where a distribution already provided
-// by a conda package (same normalized name, or a pkg:pypi purl) is not installed twice and a
-// conflict with it is explained. Orchestrates the resolver library for the commands that need it
-// (resolve, compose).
+// Resolving one requirement set into the packages of one environment: conda only, PyPI only (for
+// the given python), or mixed (resolver/mixed/mixed_resolver.h: conda first, then PyPI for the
+// python conda chose, where a distribution already provided by a conda package — same
+// normalized name, or a pkg:pypi purl — is not installed twice; when the PyPI side then fails,
+// one joint solve over both sides, whose answer or explanation is the result). Orchestrates the
+// resolver library for the commands that need it (resolve, compose).
 #pragma once
 
 #include <map>

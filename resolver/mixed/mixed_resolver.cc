@@ -100,7 +100,9 @@ pypi::PypiRequest PypiBase(const RequirementSet& req, const MixedOptions& option
   return p;
 }
 
-std::string Indent(const std::string& text) {
+std::string Indent(std::string text) {
+  for (size_t at; (at = text.find("\n\n")) != std::string::npos;) text.erase(at, 1);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
   std::string out = "  ";
   for (size_t i = 0; i < text.size(); ++i) {
     out += text[i];
