@@ -7,12 +7,11 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/publish.h"
 #include "cli/resolve_env.h"
 #include "src/inputs/requirements_txt.h"
 #include "src/lock/lock_file.h"
@@ -36,19 +35,11 @@ struct ComposeArgs {
   bool push = false;
 };
 
-Result<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::User("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // BASE as a lock file (with --step/--platform), an env-id (prefix) or NAME[:TAG] with @{VAR}.
 Result<LockedEnvironment> LoadBase(Context& ctx, const ComposeArgs& a) {
   struct stat sb;
   if (::stat(a.base.c_str(), &sb) == 0 && S_ISREG(sb.st_mode)) {
-    FERRY_ASSIGN_OR_RETURN(std::string text, ReadText(a.base));
+    FERRY_ASSIGN_OR_RETURN(std::string text, ctx.fs->ReadFile(a.base));
     FERRY_ASSIGN_OR_RETURN(lock::LockFile lock, lock::ParseLock(text, a.base));
     FERRY_ASSIGN_OR_RETURN(const LockedEnvironment* env,
                            lock::FindEnvironment(lock, a.step, a.platform));
@@ -87,7 +78,7 @@ Status Run(Context& ctx, const ComposeArgs& a) {
   for (const auto& s : a.pypi) req.pypi.push_back(s);
   for (const auto& file : a.requirement_files) {
     FERRY_ASSIGN_OR_RETURN(inputs::RequirementsTxt txt,
-                           inputs::ReadRequirementsTxt(file, [](const std::string& p) { return ReadText(p); }));
+                           inputs::ReadRequirementsTxt(file, [&ctx](const std::string& p) { return ctx.fs->ReadFile(p); }));
     for (const auto& r : txt.requirements) req.pypi.push_back(r.requirement);
     if (!txt.index_url.empty() && std::find(req.indexes.begin(), req.indexes.end(), txt.index_url) == req.indexes.end())
       req.indexes.push_back(txt.index_url);
@@ -158,17 +149,7 @@ Status Run(Context& ctx, const ComposeArgs& a) {
   }
 
   if (name || a.push) {
-    if (ctx.config.store_url.empty())
-      return Status::Usage("--name and --push need a remote store (FERRY_STORE)");
-    FERRY_ASSIGN_OR_RETURN(std::unique_ptr<store::LocalStore> local,
-                           store::LocalStore::Open(ctx.config.ferry_home));
-    FERRY_ASSIGN_OR_RETURN(std::unique_ptr<store::ObjectStore> remote,
-                           store::OpenObjectStore(ctx.config.store_url, *ctx.http));
-    store::SyncOptions sync;
-    sync.reporter = ctx.reporter.get();
-    FERRY_RETURN_IF_ERROR(store::FetchBlobsFromUrls(env.packages, *local, *ctx.http, sync).status());
-    FERRY_RETURN_IF_ERROR(store::Push({env}, *local, *remote, sync).status());
-    if (name) FERRY_RETURN_IF_ERROR(store::Alias(env.env_id, *name, *remote));
+    FERRY_RETURN_IF_ERROR(Publish(ctx, {env}, "--name and --push", name, env.env_id).status());
   }
 
   if (ctx.opts.json) {

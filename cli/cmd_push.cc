@@ -10,11 +10,9 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/publish.h"
 #include "src/lock/lock_file.h"
-#include "store/local/local_store.h"
 #include "store/manifest.h"
-#include "store/remote/object_store.h"
-#include "store/sync.h"
 
 namespace ferry::cli {
 
@@ -45,27 +43,14 @@ Result<std::vector<LockedEnvironment>> SelectEnvironments(Context& ctx, const Pu
 }
 
 Status RunPush(Context& ctx, const PushArgs& args) {
-  if (ctx.config.store_url.empty())
-    return Status::Usage(
-        "push needs a remote store: set FERRY_STORE (s3://bucket/prefix or file:///path)");
+  if (ctx.config.store_url.empty()) return Publish(ctx, {}, "push").status();
   FERRY_ASSIGN_OR_RETURN(std::vector<LockedEnvironment> envs, SelectEnvironments(ctx, args));
-  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<store::LocalStore> local,
-                         store::LocalStore::Open(ctx.config.ferry_home));
-  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<store::ObjectStore> remote,
-                         store::OpenObjectStore(ctx.config.store_url, *ctx.http));
-  store::SyncOptions opts;
-  opts.reporter = ctx.reporter.get();
-
-  // Package files not yet in the local store come from their lock URLs (verified).
-  std::vector<LockedPackage> all;
-  for (const auto& e : envs) all.insert(all.end(), e.packages.begin(), e.packages.end());
-  FERRY_ASSIGN_OR_RETURN(store::TransferStats fetched,
-                         store::FetchBlobsFromUrls(all, *local, *ctx.http, opts));
-  FERRY_ASSIGN_OR_RETURN(store::TransferStats pushed, store::Push(envs, *local, *remote, opts));
+  FERRY_ASSIGN_OR_RETURN(PublishResult published, Publish(ctx, envs, "push"));
+  const store::TransferStats& pushed = published.pushed;
 
   if (ctx.opts.json) {
     nlohmann::ordered_json j;
-    j["store"] = remote->Describe();
+    j["store"] = published.store;
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto& e : envs) {
       nlohmann::ordered_json o;
@@ -81,14 +66,14 @@ Status RunPush(Context& ctx, const PushArgs& args) {
     j["blobs_uploaded"] = pushed.blobs_transferred;
     j["bytes_uploaded"] = pushed.bytes_transferred;
     j["manifests_written"] = pushed.manifests_written;
-    j["blobs_fetched_from_urls"] = fetched.blobs_transferred;
+    j["blobs_fetched_from_urls"] = published.fetched.blobs_transferred;
     std::cout << j.dump() << std::endl;
   } else {
     for (const auto& e : envs)
       std::cout << e.env_id.substr(0, 12) << "  " << e.platform << "  "
                 << lock::EnvironmentLabel(e) << std::endl;
     if (!ctx.opts.quiet)
-      std::cerr << "pushed " << envs.size() << " environment(s) to " << remote->Describe()
+      std::cerr << "pushed " << envs.size() << " environment(s) to " << published.store
                 << ": uploaded " << pushed.blobs_transferred << " of " << pushed.blobs_total
                 << " package files (" << pushed.bytes_transferred << " bytes)" << std::endl;
   }

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/publish.h"
 #include "cli/fetch_env.h"
 #include "cli/inputs/read_inputs.h"
 #include "cli/resolve_env.h"
@@ -47,30 +48,6 @@ struct ResolveArgs {
   std::string name;
   bool push = false;
 };
-
-Status Publish(Context& ctx, const lock::LockFile& lock, const std::optional<store::EnvName>& name,
-               const std::string& named_env_id) {
-  if (ctx.config.store_url.empty())
-    return Status::Usage("--push and --name need a remote store: set FERRY_STORE (s3://bucket/prefix or file:///path)");
-  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<store::LocalStore> local,
-                         store::LocalStore::Open(ctx.config.ferry_home));
-  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<store::ObjectStore> remote,
-                         store::OpenObjectStore(ctx.config.store_url, *ctx.http));
-  store::SyncOptions sync;
-  sync.reporter = ctx.reporter.get();
-  std::vector<LockedPackage> all;
-  for (const auto& env : lock.environments)
-    for (const auto& p : env.packages) all.push_back(p);
-  FERRY_RETURN_IF_ERROR(store::FetchBlobsFromUrls(all, *local, *ctx.http, sync).status());
-  FERRY_ASSIGN_OR_RETURN(store::TransferStats stats,
-                         store::Push(lock.environments, *local, *remote, sync));
-  ctx.reporter->Info("pushed " + std::to_string(stats.blobs_transferred) + " blobs (" +
-                     std::to_string(stats.bytes_transferred) + " bytes), " +
-                     std::to_string(stats.manifests_written) + " manifests to " +
-                     remote->Describe());
-  if (name) FERRY_RETURN_IF_ERROR(store::Alias(named_env_id, *name, *remote));
-  return Status::Ok();
-}
 
 int RunResolve(Context& ctx, const ResolveArgs& args) {
   inputs::InputSpec spec;
@@ -195,8 +172,13 @@ int RunResolve(Context& ctx, const ResolveArgs& args) {
   }
 
   if (args.push || name) {
-    Status st = Publish(ctx, *lock, name, named_env_id);
-    if (!st.ok()) return ReportError(ctx, st);
+    auto published = Publish(ctx, lock->environments, "--push and --name", name, named_env_id);
+    if (!published.ok()) return ReportError(ctx, published.status());
+    const store::TransferStats& stats = published->pushed;
+    ctx.reporter->Info("pushed " + std::to_string(stats.blobs_transferred) + " blobs (" +
+                       std::to_string(stats.bytes_transferred) + " bytes), " +
+                       std::to_string(stats.manifests_written) + " manifests to " +
+                       published->store);
   }
 
   if (ctx.opts.json) {
