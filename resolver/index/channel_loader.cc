@@ -6,6 +6,9 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <optional>
 
 #include "src/digest.h"
@@ -99,12 +102,41 @@ Result<std::unique_ptr<SubdirIndex>> FromCacheFile(CacheFile file, const std::st
 
 // Publishes the parsed cache without fsync: it is checked when read (size, trailer and crc32s,
 // see docs/formats/repodata-cache.md), so a file damaged by a crash is a miss, never wrong data.
+// Streamed to a temp file beside `path` and renamed over it (readers see the old or the new
+// file, and a reader's mapping of the old file stays valid); no copy of the whole cache in memory.
 void WriteCache(FileSystem& fs, const std::string& path, const std::string& key,
                 const SubdirIndex& idx, Reporter& reporter) {
   if (path.empty()) return;
   Status s = fs.CreateDirs(DirName(path));
-  if (s.ok()) s = fs.WriteCacheFile(path, idx.SerializeCache(key));
-  if (!s.ok()) reporter.Warn("could not write the repodata cache: " + s.message());
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
+                          std::to_string(counter.fetch_add(1));
+  int fd = -1;
+  if (s.ok()) {
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) s = Status::User("open " + tmp + ": " + std::strerror(errno));
+  }
+  if (s.ok()) {
+    s = idx.SerializeCacheTo(key, [&](std::string_view piece) -> Status {
+      while (!piece.empty()) {
+        ssize_t n = ::write(fd, piece.data(), piece.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return Status::User("write " + tmp + ": " + std::strerror(errno));
+        piece.remove_prefix(static_cast<size_t>(n));
+      }
+      return Status::Ok();
+    });
+  }
+  if (fd >= 0 && ::close(fd) != 0 && s.ok()) {
+    s = Status::User("close " + tmp + ": " + std::strerror(errno));
+  }
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    s = Status::User("rename " + tmp + " -> " + path + ": " + std::strerror(errno));
+  }
+  if (!s.ok()) {
+    if (fd >= 0) ::unlink(tmp.c_str());
+    reporter.Warn("could not write the repodata cache: " + s.message());
+  }
 }
 
 Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,

@@ -322,14 +322,24 @@ bool SubdirIndex::RawRecords(std::string_view name, std::vector<Raw>* out) const
 }
 
 std::string SubdirIndex::SerializeCache(std::string_view key) const {
+  std::string out;
+  (void)SerializeCacheTo(key, [&out](std::string_view piece) {
+    out.append(piece);
+    return Status::Ok();
+  });
+  return out;
+}
+
+Status SubdirIndex::SerializeCacheTo(std::string_view key,
+                                     const std::function<Status(std::string_view)>& write) const {
   // Names sorted for a deterministic file; the directory first, then one block per name.
   std::vector<std::string_view> names;
   names.reserve(name_count());
   for (const auto& [n, recs] : by_name_) names.push_back(n);
   for (const auto& [n, b] : blocks_) names.push_back(n);
   std::sort(names.begin(), names.end());
-  // Pass 1: the directory (block sizes and crc32s are computed from the record texts without
-  // copying them); pass 2: the blocks, written straight into the output.
+  // Pass 1: the directory (block sizes and crc32s come from the record texts in place); pass 2:
+  // the blocks, through a reused buffer.
   std::vector<std::vector<Raw>> all(names.size());
   std::string dir;
   uint64_t offset = 0;
@@ -337,8 +347,9 @@ std::string SubdirIndex::SerializeCache(std::string_view key) const {
     RawRecords(names[i], &all[i]);
     uint64_t len = 0;
     uLong crc = crc32_z(0L, Z_NULL, 0);
+    std::string lens;
     for (const auto& r : all[i]) {
-      std::string lens;
+      lens.clear();
       PutU32(&lens, static_cast<uint32_t>(r.filename.size()));
       crc = crc32_z(crc, reinterpret_cast<const Bytef*>(lens.data()), 4);
       crc = crc32_z(crc, reinterpret_cast<const Bytef*>(r.filename.data()), r.filename.size());
@@ -357,25 +368,34 @@ std::string SubdirIndex::SerializeCache(std::string_view key) const {
   }
   const uint64_t header = 8 + 4 + 4 + key.size() + 8 + 8 + 8 + 4;
   const uint64_t total = header + dir.size() + offset + 8 + kCachePadding;
-  std::string out;
-  out.reserve(total);
-  out.append(kMagic, 8);
-  PutU32(&out, kCacheVersion);
-  PutStr(&out, key);
-  PutU64(&out, total);
-  PutU64(&out, names.size());
-  PutU64(&out, dir.size());
-  PutU32(&out, Crc32(dir));
-  out += dir;
+  constexpr size_t kChunk = 1 << 20;
+  std::string buf;
+  buf.reserve(kChunk + 4096);
+  buf.append(kMagic, 8);
+  PutU32(&buf, kCacheVersion);
+  PutStr(&buf, key);
+  PutU64(&buf, total);
+  PutU64(&buf, names.size());
+  PutU64(&buf, dir.size());
+  PutU32(&buf, Crc32(dir));
+  FERRY_RETURN_IF_ERROR(write(buf));
+  FERRY_RETURN_IF_ERROR(write(dir));
+  buf.clear();
   for (const auto& recs : all) {
     for (const auto& r : recs) {
-      PutStr(&out, r.filename);
-      PutStr(&out, r.json);
+      if (buf.size() + 8 + r.filename.size() + r.json.size() > kChunk && !buf.empty()) {
+        FERRY_RETURN_IF_ERROR(write(buf));
+        buf.clear();
+      }
+      PutU32(&buf, static_cast<uint32_t>(r.filename.size()));
+      buf.append(r.filename);
+      PutU32(&buf, static_cast<uint32_t>(r.json.size()));
+      buf.append(r.json);
     }
   }
-  out.append(kTrailer, 8);
-  out.append(kCachePadding, '\0');  // simdjson padding, so a load needs no reallocation
-  return out;
+  buf.append(kTrailer, 8);
+  buf.append(kCachePadding, '\0');  // simdjson padding, so a load needs no reallocation
+  return write(buf);
 }
 
 Result<std::string> SubdirIndex::CacheKeyOf(std::string_view b) {

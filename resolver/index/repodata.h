@@ -52,6 +52,10 @@ class SubdirIndex {
                                                             std::string_view key);
   // The binary cache form (format version kCacheVersion) tagged with `key`.
   std::string SerializeCache(std::string_view key) const;
+  // Same bytes, streamed to `write` in pieces of at most ~1 MiB (no copy of the whole cache in
+  // memory). Stops at and returns the first error `write` returns.
+  Status SerializeCacheTo(std::string_view key,
+                          const std::function<Status(std::string_view)>& write) const;
   static constexpr uint32_t kCacheVersion = 3;
   // The key a cache file was saved with, after checking magic and version only (cheap: reads
   // the header). Used to revalidate with the validators the cache was made from.

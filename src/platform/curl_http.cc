@@ -346,8 +346,10 @@ size_t WriteCallback(char* data, size_t size, size_t nmemb, void* userdata) {
       job->mode = BodyMode::kBuffer;
       curl_off_t cl = -1;
       curl_easy_getinfo(job->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+      // 64 bytes of slack: parsers that need padding after the text (simdjson) can then use
+      // the body in place instead of copying it.
       if (cl > 0 && static_cast<uint64_t>(cl) <= kMaxReserve)
-        job->resp.body.reserve(static_cast<size_t>(cl));
+        job->resp.body.reserve(static_cast<size_t>(cl) + 64);
     }
   }
   switch (job->mode) {
