@@ -334,6 +334,43 @@ void PypiProvider::FetchMetadata(const std::vector<SolvableId>& ids) {
   }
 }
 
+std::vector<SolvableId> PypiProvider::LookAhead(const std::vector<SolvableId>& fetched) {
+  // The requirements of what was just fetched (base dependencies whose markers apply).
+  std::vector<specs::Requirement> reqs;
+  std::vector<std::string> names;
+  for (SolvableId s : fetched) {
+    auto it = metadata_cache_.find(s);
+    if (it == metadata_cache_.end() || !it->second.ok()) continue;
+    for (const auto& text : (*it->second)->requires_dist) {
+      auto r = specs::Requirement::Parse(text);
+      if (!r.ok() || !r->url.empty() || !r->marker.Evaluate(env_)) continue;
+      names.push_back(r->NormalizedName());
+      reqs.push_back(std::move(r).value());
+    }
+  }
+  std::vector<SolvableId> next;
+  if (reqs.empty()) return next;
+  // Their pages in one round (the solver would otherwise fetch them one package at a time).
+  // A failure here is not fatal: the solver may never reach these names (it reports the error
+  // when it does).
+  if (!index_.Prefetch(names).ok()) return next;
+  std::set<SolvableId> seen;
+  for (const auto& r : reqs) {
+    const Candidates cands = GetCandidates(Intern(r.NormalizedName(), ""));
+    // The candidate the solver will most likely pick: the first in preference order that the
+    // specifier accepts (final releases, not yanked).
+    for (SolvableId c : cands.solvables) {
+      const Cand& cand = cands_[c];
+      if (cand.provided) break;  // a conda package: nothing to fetch
+      if (cand.yanked || cand.version.is_prerelease() || !r.specifier.Contains(cand.version, true))
+        continue;
+      if (cand.file && !metadata_cache_.count(c) && seen.insert(c).second) next.push_back(c);
+      break;
+    }
+  }
+  return next;
+}
+
 Result<std::shared_ptr<CoreMetadata>> PypiProvider::MetadataFor(SolvableId s) {
   if (!metadata_cache_.count(s)) {
     std::vector<SolvableId> ids{s};
@@ -341,7 +378,15 @@ Result<std::shared_ptr<CoreMetadata>> PypiProvider::MetadataFor(SolvableId s) {
       if (p != s && !metadata_cache_.count(p)) ids.push_back(p);
     pending_.clear();
     pending_set_.clear();
-    FetchMetadata(ids);
+    // Breadth-first ahead of the solver: after each metadata round, the dependencies' pages in
+    // one round and the metadata of their likely picks in the next, down the closure. A cold
+    // resolve then costs about two rounds per closure level instead of two per package; a
+    // guess the solver does not take costs requests, not rounds.
+    for (int level = 0; !ids.empty() && level < kLookAheadLevels; ++level) {
+      FetchMetadata(ids);
+      if (!fatal_.ok()) break;
+      ids = LookAhead(ids);
+    }
   }
   return metadata_cache_.at(s);
 }

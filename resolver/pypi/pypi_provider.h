@@ -126,10 +126,15 @@ class PypiProvider : public solve::DependencyProvider {
   solve::SolvableId NewCand(Cand c);
   void FetchMetadata(const std::vector<solve::SolvableId>& ids);
   Result<std::shared_ptr<CoreMetadata>> MetadataFor(solve::SolvableId s);
+  // Loads the pages of the dependencies of `fetched` (one round) and returns the likely picks
+  // among their candidates whose metadata is not loaded yet.
+  std::vector<solve::SolvableId> LookAhead(const std::vector<solve::SolvableId>& fetched);
 
   // Versions per requirement whose metadata is fetched ahead: the newest usually wins; a second
   // one makes the first backtracking step free.
   static constexpr size_t kPrefetchPerRequirement = 2;
+  // Closure levels fetched ahead of the solver by one MetadataFor.
+  static constexpr int kLookAheadLevels = 64;
 
   const PypiRequest& req_;
   IndexClient& index_;
