@@ -18,6 +18,7 @@
 #include "store/manifest.h"
 #include "store/materialize/link.h"
 #include "store/materialize/plan.h"
+#include "store/materialize/prepare.h"
 #include "store/remote/object_store.h"
 #include "store/sync.h"
 
@@ -155,8 +156,23 @@ Result<std::string> FetchEnvironment(Context& ctx, const FetchOptions& opts, Fet
   if (!ctx.config.store_url.empty()) {
     FERRY_ASSIGN_OR_RETURN(remote, store::OpenObjectStore(ctx.config.store_url, *ctx.http));
   }
+  // Prepare, pipelined: packages missing from the store are extracted by a small worker pool as
+  // soon as their blobs are verified and published, while the other downloads continue.
+  std::optional<store::ExtractPipeline> pipeline;
+  auto start_pipeline = [&](const LockedEnvironment& e) {
+    store::MaterializePlan plan = store::PlanMaterialize(
+        e, [&](const LockedPackage& p) { return local->IsPackageExtracted(p.sha256); });
+    std::vector<LockedPackage> todo;
+    for (size_t i : plan.missing) todo.push_back(e.packages[i]);
+    pipeline.emplace(*local, todo, 0, &rep);
+    for (const auto& p : todo)  // blobs already local: extract at once
+      if (local->HasBlob(p.sha256)) pipeline->BlobReady(p.sha256);
+  };
   store::SyncOptions sync;
   sync.reporter = &rep;
+  sync.on_blob_ready = [&pipeline](const std::string& sha) {
+    if (pipeline) pipeline->BlobReady(sha);
+  };
   if (!env) {
     if (env_id.empty()) {
       FERRY_ASSIGN_OR_RETURN(env_id, store::ResolveEnvRef(opts.env, local.get(), remote.get()));
@@ -166,12 +182,16 @@ Result<std::string> FetchEnvironment(Context& ctx, const FetchOptions& opts, Fet
         return prefix_for(env_id);
       }
     }
+    sync.on_manifest = [&](const store::EnvManifest& m) {
+      if (m.env.platform.empty() || m.env.platform == HostPlatform()) start_pipeline(m.env);
+    };
     store::TransferStats ts;
     FERRY_ASSIGN_OR_RETURN(store::EnvManifest m,
                            store::Pull(env_id, *local, remote.get(), sync, &ts));
     st.blobs_downloaded = ts.blobs_transferred;
     env = std::move(m.env);
   } else {
+    if (env->platform.empty() || env->platform == HostPlatform()) start_pipeline(*env);
     // A lock: blobs from the remote store if it has this environment, else from the lock URLs.
     bool all_local = true;
     for (const auto& p : env->packages) all_local = all_local && local->HasBlob(p.sha256);
@@ -206,43 +226,9 @@ Result<std::string> FetchEnvironment(Context& ctx, const FetchOptions& opts, Fet
     return Status::User("environment " + env_id.substr(0, 12) + " is for " + env->platform +
                         "; this machine is " + HostPlatform());
   st.packages = env->packages.size();
-
-  // Plan + extract missing packages in parallel (once per digest across processes).
-  store::MaterializePlan plan = store::PlanMaterialize(
-      *env, [&](const LockedPackage& p) { return local->IsPackageExtracted(p.sha256); });
-  std::vector<size_t> todo;
-  for (size_t i : plan.missing)
-    if (std::find(plan.duplicates.begin(), plan.duplicates.end(), i) == plan.duplicates.end())
-      todo.push_back(i);
-  if (!todo.empty()) {
-    rep.BeginPhase("extract", todo.size());
-    std::atomic<size_t> next{0};
-    std::mutex mu;
-    Status first;
-    auto worker = [&] {
-      for (;;) {
-        size_t k = next.fetch_add(1);
-        if (k >= todo.size()) return;
-        {
-          std::lock_guard<std::mutex> g(mu);
-          if (!first.ok()) return;
-        }
-        const LockedPackage& p = env->packages[todo[k]];
-        auto r = local->EnsurePackageExtracted(p.sha256, p.filename);
-        std::lock_guard<std::mutex> g(mu);
-        if (!r.ok() && first.ok()) first = r.status();
-        rep.Advance(1);
-      }
-    };
-    unsigned n = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), 8));
-    std::vector<std::thread> threads;
-    for (unsigned t = 1; t < std::min<size_t>(n, todo.size()); ++t) threads.emplace_back(worker);
-    worker();
-    for (auto& t : threads) t.join();
-    rep.EndPhase();
-    if (!first.ok()) return first;
-    st.packages_extracted = todo.size();
-  }
+  if (!pipeline) start_pipeline(*env);  // (a local manifest with no Pull callback: defensive)
+  FERRY_RETURN_IF_ERROR(pipeline->Finish());
+  st.packages_extracted = pipeline->extracted();
 
   // Link under the env lock (concurrent fetches of one env link once).
   const std::string prefix = prefix_for(env_id);

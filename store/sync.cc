@@ -22,9 +22,10 @@ namespace {
 Reporter& Rep(const SyncOptions& opts) { return opts.reporter ? *opts.reporter : NullReporter(); }
 
 // Runs fn(i) for i in [0, n) on up to `parallelism` threads. Stops starting new items after the
-// first failure and returns it (kIntegrity failures take precedence, so a corrupt blob is never
-// reported as a mere network error).
-Status ParallelFor(size_t n, int parallelism, const std::function<Status(size_t)>& fn) {
+// first failure (unless `keep_going`) and returns it (kIntegrity failures take precedence, so a
+// corrupt blob is never reported as a mere network error).
+Status ParallelFor(size_t n, int parallelism, const std::function<Status(size_t)>& fn,
+                   bool keep_going = false) {
   if (n == 0) return Status::Ok();
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
@@ -40,7 +41,7 @@ Status ParallelFor(size_t n, int parallelism, const std::function<Status(size_t)
         std::lock_guard<std::mutex> g(mu);
         if (first.ok() || (s.code() == Code::kIntegrity && first.code() != Code::kIntegrity))
           first = s;
-        failed = true;
+        if (!keep_going) failed = true;
       }
     }
   };
@@ -61,14 +62,68 @@ bool IsAlreadyExists(const Status& s) {
 
 std::string Short(const std::string& id) { return id.substr(0, 12); }
 
-// Streams an HTTP(S) response body into a file while hashing it.
-struct UrlDownload {
-  const LockedPackage* pkg = nullptr;
-  std::string tmp;
-  int fd = -1;
+// Streams package `p` from its HTTP(S) URL into a temp file under the store, hashing on the
+// way; checks size and sha256 against the lock, then publishes it. Nothing is kept on failure.
+Status DownloadUrl(const LockedPackage& p, LocalStore& local, HttpClient& http, Reporter& rep) {
+  const std::string tmp = local.NewTempPath("url-" + p.sha256.substr(0, 16));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::User("creating " + tmp + ": " + std::strerror(errno));
   Hasher hasher;
   uint64_t bytes = 0;
-};
+  HttpRequest req;
+  req.url = p.url;
+  req.sink = [&](std::string_view chunk) -> Status {
+    bytes += chunk.size();
+    if (bytes > p.size)
+      return Status::Integrity(p.filename + ": more bytes than the lock's size " +
+                               std::to_string(p.size));
+    hasher.Update(chunk);
+    size_t off = 0;
+    while (off < chunk.size()) {
+      ssize_t n = ::write(fd, chunk.data() + off, chunk.size() - off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Status::User("writing " + tmp + ": " + std::strerror(errno));
+      }
+      off += static_cast<size_t>(n);
+    }
+    rep.Advance(chunk.size());
+    return Status::Ok();
+  };
+  req.on_restart = [&]() -> Status {
+    bytes = 0;
+    hasher = Hasher();
+    if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0)
+      return Status::User("truncating " + tmp + ": " + std::strerror(errno));
+    return Status::Ok();
+  };
+  Result<HttpResponse> resp = http.Send(req);
+  Status s;
+  if (!resp.ok()) {
+    s = resp.status().WithContext("downloading " + p.filename);
+  } else if (resp->status != 200) {
+    std::string what = "downloading " + p.filename + " from " + RedactUrl(p.url) + ": HTTP " +
+                       std::to_string(resp->status);
+    s = resp->status == 404 || resp->status == 410 ? Status::User(what + " (not found)")
+                                                   : Status::Network(what);
+  } else if (::fsync(fd) != 0) {
+    s = Status::User("syncing " + tmp + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+  if (s.ok()) {
+    std::string actual = hasher.HexDigest();
+    if (bytes != p.size) {
+      s = Status::Integrity(p.filename + " from " + RedactUrl(p.url) + ": size mismatch: expected " +
+                            std::to_string(p.size) + " bytes, got " + std::to_string(bytes));
+    } else if (actual != p.sha256) {
+      s = Status::Integrity(p.filename + " from " + RedactUrl(p.url) +
+                            ": sha256 mismatch: expected " + p.sha256 + ", got " + actual);
+    }
+  }
+  if (s.ok()) s = local.AdoptVerifiedBlob(tmp, p.sha256, p.size);
+  if (!s.ok()) ::unlink(tmp.c_str());
+  return s;
+}
 
 }  // namespace
 
@@ -91,118 +146,33 @@ Result<TransferStats> FetchBlobsFromUrls(const std::vector<LockedPackage>& packa
   Reporter& rep = Rep(opts);
   rep.BeginPhase("downloading packages", total_bytes);
 
-  // Local files (file:// URLs and plain paths) are copied and verified by the store directly.
-  std::vector<const LockedPackage*> remote_pkgs;
-  for (const auto* p : missing) {
+  // One task per package, in parallel: local files (file:// URLs and plain paths) are copied
+  // and verified by the store; HTTP(S) bodies are streamed into a temp file, hashed on the way,
+  // checked, then published. Each blob is announced (on_blob_ready) as soon as it is published.
+  std::atomic<uint64_t> transferred{0}, transferred_bytes{0};
+  Status first = ParallelFor(missing.size(), opts.parallelism, [&](size_t i) -> Status {
+    const LockedPackage& p = *missing[i];
     std::string path;
-    if (p->url.rfind("file://", 0) == 0) {
-      path = p->url.substr(7);
-    } else if (!p->url.empty() && p->url[0] == '/') {
-      path = p->url;
+    if (p.url.rfind("file://", 0) == 0) {
+      path = p.url.substr(7);
+    } else if (!p.url.empty() && p.url[0] == '/') {
+      path = p.url;
     }
-    if (path.empty()) {
-      remote_pkgs.push_back(p);
-      continue;
+    if (!path.empty()) {
+      FERRY_RETURN_IF_ERROR(local.AddBlobFromFile(path, p.sha256, p.size)
+                                .WithContext("fetching " + p.filename + " from " + p.url));
+      rep.Advance(p.size);
+    } else {
+      FERRY_RETURN_IF_ERROR(DownloadUrl(p, local, http, rep));
     }
-    Status s = local.AddBlobFromFile(path, p->sha256, p->size);
-    if (!s.ok()) {
-      rep.EndPhase();
-      return s.WithContext("fetching " + p->filename + " from " + p->url);
-    }
-    stats.blobs_transferred++;
-    stats.bytes_transferred += p->size;
-    rep.Advance(p->size);
-  }
-
-  // HTTP downloads: one streamed request per package, in parallel, all hashed while streaming.
-  std::vector<std::unique_ptr<UrlDownload>> downloads;
-  std::vector<HttpRequest> requests;
-  for (const auto* p : remote_pkgs) {
-    auto d = std::make_unique<UrlDownload>();
-    d->pkg = p;
-    d->tmp = local.NewTempPath("url-" + p->sha256.substr(0, 16));
-    d->fd = ::open(d->tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (d->fd < 0) {
-      Status s = Status::User("creating " + d->tmp + ": " + std::strerror(errno));
-      for (auto& x : downloads) {
-        ::close(x->fd);
-        ::unlink(x->tmp.c_str());
-      }
-      rep.EndPhase();
-      return s;
-    }
-    UrlDownload* raw = d.get();
-    HttpRequest req;
-    req.url = p->url;
-    req.sink = [raw, &rep](std::string_view chunk) -> Status {
-      raw->bytes += chunk.size();
-      if (raw->bytes > raw->pkg->size)
-        return Status::Integrity(raw->pkg->filename + ": more bytes than the lock's size " +
-                                 std::to_string(raw->pkg->size));
-      raw->hasher.Update(chunk);
-      size_t off = 0;
-      while (off < chunk.size()) {
-        ssize_t n = ::write(raw->fd, chunk.data() + off, chunk.size() - off);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          return Status::User("writing " + raw->tmp + ": " + std::strerror(errno));
-        }
-        off += static_cast<size_t>(n);
-      }
-      rep.Advance(chunk.size());
-      return Status::Ok();
-    };
-    req.on_restart = [raw]() -> Status {
-      raw->bytes = 0;
-      raw->hasher = Hasher();
-      if (::ftruncate(raw->fd, 0) != 0 || ::lseek(raw->fd, 0, SEEK_SET) != 0)
-        return Status::User("truncating " + raw->tmp + ": " + std::strerror(errno));
-      return Status::Ok();
-    };
-    requests.push_back(std::move(req));
-    downloads.push_back(std::move(d));
-  }
-  std::vector<Result<HttpResponse>> responses =
-      http.SendAll(requests, std::max(1, opts.parallelism));
-  Status first;
-  for (size_t i = 0; i < downloads.size(); ++i) {
-    UrlDownload& d = *downloads[i];
-    const LockedPackage& p = *d.pkg;
-    Status s;
-    if (!responses[i].ok()) {
-      s = responses[i].status().WithContext("downloading " + p.filename);
-    } else if (responses[i]->status != 200) {
-      s = Status::Network("downloading " + p.filename + " from " + RedactUrl(p.url) + ": HTTP " +
-                          std::to_string(responses[i]->status));
-      if (responses[i]->status == 404 || responses[i]->status == 410)
-        s = Status::User("downloading " + p.filename + " from " + RedactUrl(p.url) + ": HTTP " +
-                         std::to_string(responses[i]->status) + " (not found)");
-    } else if (::fsync(d.fd) != 0) {
-      s = Status::User("syncing " + d.tmp + ": " + std::strerror(errno));
-    }
-    ::close(d.fd);
-    d.fd = -1;
-    if (s.ok()) {
-      std::string actual = d.hasher.HexDigest();
-      if (d.bytes != p.size) {
-        s = Status::Integrity(p.filename + " from " + RedactUrl(p.url) + ": size mismatch: expected " +
-                              std::to_string(p.size) + " bytes, got " + std::to_string(d.bytes));
-      } else if (actual != p.sha256) {
-        s = Status::Integrity(p.filename + " from " + RedactUrl(p.url) +
-                              ": sha256 mismatch: expected " + p.sha256 + ", got " + actual);
-      }
-    }
-    if (s.ok()) s = local.AdoptVerifiedBlob(d.tmp, p.sha256, p.size);
-    if (!s.ok()) {
-      ::unlink(d.tmp.c_str());
-      if (first.ok() || (s.code() == Code::kIntegrity && first.code() != Code::kIntegrity))
-        first = s;
-      continue;
-    }
-    stats.blobs_transferred++;
-    stats.bytes_transferred += p.size;
-  }
+    transferred++;
+    transferred_bytes += p.size;
+    if (opts.on_blob_ready) opts.on_blob_ready(p.sha256);
+    return Status::Ok();
+  }, /*keep_going=*/true);  // every download is tried: a corrupt file is reported as such
   rep.EndPhase();
+  stats.blobs_transferred = transferred;
+  stats.bytes_transferred = transferred_bytes;
   FERRY_RETURN_IF_ERROR(local.RecordHits(0, stats.blobs_transferred));
   FERRY_RETURN_IF_ERROR(first);
   return stats;
@@ -343,6 +313,7 @@ Result<EnvManifest> Pull(const std::string& env_id, LocalStore& local, ObjectSto
     manifest_text = std::move(*text);
   }
 
+  if (opts.on_manifest) opts.on_manifest(*manifest);
   std::vector<BlobRef> missing;
   for (const auto& b : manifest->blobs)
     if (!local.HasBlob(b.sha256)) missing.push_back(b);
@@ -354,38 +325,39 @@ Result<EnvManifest> Pull(const std::string& env_id, LocalStore& local, ObjectSto
                         "configured (set FERRY_STORE)");
   }
 
-  // Download everything into temp files first; publish only when all arrived intact.
+  // Download in parallel; publish each blob as soon as its own bytes are verified, so the
+  // caller can extract it while the other downloads continue (SyncOptions::on_blob_ready).
   uint64_t total = 0;
   for (const auto& b : missing) total += b.size;
   Reporter& rep = Rep(opts);
   rep.BeginPhase("downloading blobs", total);
-  std::vector<std::string> tmps(missing.size());
-  for (size_t i = 0; i < missing.size(); ++i)
-    tmps[i] = local.NewTempPath("pull-" + missing[i].sha256.substr(0, 16));
+  std::atomic<uint64_t> published{0}, published_bytes{0};
   Status s = ParallelFor(missing.size(), opts.parallelism, [&](size_t i) -> Status {
     const BlobRef& b = missing[i];
     std::string key = BlobKey(b.sha256);
-    FERRY_RETURN_IF_ERROR(remote->Download(key, tmps[i], b.sha256)
-                              .WithContext("downloading " + remote->Describe() + "/" + key));
+    std::string tmp = local.NewTempPath("pull-" + b.sha256.substr(0, 16));
+    Status d = remote->Download(key, tmp, b.sha256)
+                   .WithContext("downloading " + remote->Describe() + "/" + key);
     struct stat st;
-    if (::stat(tmps[i].c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != b.size)
-      return Status::Integrity(remote->Describe() + "/" + key + ": size mismatch: expected " +
-                               std::to_string(b.size) + " bytes");
+    if (d.ok() && (::stat(tmp.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != b.size))
+      d = Status::Integrity(remote->Describe() + "/" + key + ": size mismatch: expected " +
+                            std::to_string(b.size) + " bytes");
+    if (d.ok()) d = local.AdoptVerifiedBlob(tmp, b.sha256, b.size);
+    if (!d.ok()) {
+      ::unlink(tmp.c_str());
+      return d;
+    }
+    published++;
+    published_bytes += b.size;
     rep.Advance(b.size);
+    if (opts.on_blob_ready) opts.on_blob_ready(b.sha256);
     return Status::Ok();
   });
   rep.EndPhase();
+  stats.bytes_transferred = published_bytes;
   if (!s.ok()) {
-    for (const auto& t : tmps) ::unlink(t.c_str());
+    (void)local.RecordHits(0, published);
     return s;
-  }
-  for (size_t i = 0; i < missing.size(); ++i) {
-    Status a = local.AdoptVerifiedBlob(tmps[i], missing[i].sha256, missing[i].size);
-    if (!a.ok()) {
-      for (size_t j = i; j < missing.size(); ++j) ::unlink(tmps[j].c_str());
-      return a;
-    }
-    stats.bytes_transferred += missing[i].size;
   }
   stats.blobs_transferred = missing.size();
   std::vector<std::string> refs;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,14 @@ namespace ferry::store {
 struct SyncOptions {
   int parallelism = 8;            // concurrent blob transfers
   Reporter* reporter = nullptr;   // progress (bytes); nullptr = NullReporter()
+  // Called with a blob's sha256 as soon as that blob is verified and published in the local
+  // store (only for blobs this call transferred), from a transfer thread, while other transfers
+  // continue: the materializer extracts it meanwhile (store/materialize/prepare.h). Must be
+  // thread-safe and return quickly.
+  std::function<void(const std::string& sha256)> on_blob_ready;
+  // Pull only: called once with the validated manifest before any blob is downloaded, on the
+  // calling thread (e.g. to plan which packages to extract as their blobs arrive).
+  std::function<void(const EnvManifest& manifest)> on_manifest;
 };
 
 struct TransferStats {
@@ -38,7 +47,8 @@ struct TransferStats {
 // Makes every package file of `packages` present in the local store: packages already there are
 // hits; the others are downloaded from their lock URL (http(s) through `http`, file:// and plain
 // paths read directly), hashed while streaming and checked against the lock's sha256 and size
-// (mismatch: kIntegrity naming the file and URL, nothing kept), then published. Parallel.
+// (mismatch: kIntegrity naming the file and URL, nothing kept), then published, each as soon as
+// its own bytes are verified (opts.on_blob_ready is called then). Parallel.
 // HTTP errors: kNetwork naming the (redacted) URL. Thread-safe with other processes.
 Result<TransferStats> FetchBlobsFromUrls(const std::vector<LockedPackage>& packages,
                                          LocalStore& local, HttpClient& http,
@@ -57,9 +67,11 @@ Result<TransferStats> Push(const std::vector<LockedEnvironment>& envs, LocalStor
 // Makes environment `env_id` complete in the local store: its manifest and every blob. Uses the
 // local manifest if there is a valid one, else downloads v1/envs/<env-id>.json (validated:
 // kIntegrity if corrupt or for another env). Missing blobs are downloaded in parallel into
-// temp files and re-hashed; only when ALL arrived intact are they published and the manifest
-// recorded: any mismatch is kIntegrity and nothing from this pull is kept. Serialized per env
-// across processes (LockEnv): concurrent pulls of one env download once and all succeed.
+// temp files and re-hashed; each blob is published (and opts.on_blob_ready called) as soon as
+// its own bytes are verified, so extraction can overlap the other downloads. A mismatch is
+// kIntegrity: that blob is never published, no temp file is left, and the manifest is not
+// recorded (blobs already verified stay in the store, unreferenced, until pruned). Serialized
+// per env across processes (LockEnv): concurrent pulls of one env download once and all succeed.
 // `remote` may be null (then only a complete local environment succeeds; kUser otherwise).
 // Returns the manifest; `stats` (optional) receives counts.
 Result<EnvManifest> Pull(const std::string& env_id, LocalStore& local, ObjectStore* remote,

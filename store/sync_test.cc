@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "src/digest.h"
@@ -122,7 +124,7 @@ TEST_CASE("Sync: push then pull into a fresh store", "[sync]") {
   CHECK(stats->hits == 5);
 }
 
-TEST_CASE("Sync: a corrupted remote blob fails the pull and leaves nothing", "[sync]") {
+TEST_CASE("Sync: a corrupted remote blob fails the pull and is never published", "[sync]") {
   TempDir t;
   auto a = MustOpen(t.Sub("a"));
   LockedEnvironment env = MakeEnv(t.Sub("pkgs"), 4, 2);
@@ -133,17 +135,65 @@ TEST_CASE("Sync: a corrupted remote blob fails the pull and leaves nothing", "[s
   remote.objects_[victim][10] ^= 0x55;
 
   auto b = MustOpen(t.Sub("b"));
-  auto m = Pull(env.env_id, *b, &remote, {});
+  std::mutex mu;
+  std::set<std::string> announced;
+  SyncOptions so;
+  so.parallelism = 1;  // deterministic: blobs before the victim (in manifest order) arrive first
+  so.on_blob_ready = [&](const std::string& sha) {
+    std::lock_guard<std::mutex> g(mu);
+    announced.insert(sha);
+  };
+  auto m = Pull(env.env_id, *b, &remote, so);
   REQUIRE_FALSE(m.ok());
   CHECK(m.status().code() == Code::kIntegrity);
-  for (const auto& p : env.packages) CHECK_FALSE(b->HasBlob(p.sha256));
+  // The corrupt blob is neither published nor announced; every announced blob is in the store
+  // and intact (published as soon as verified, so extraction can overlap downloads).
+  CHECK_FALSE(b->HasBlob(env.packages[2].sha256));
+  CHECK_FALSE(announced.count(env.packages[2].sha256));
+  for (const auto& sha : announced) {
+    CHECK(b->HasBlob(sha));
+    auto actual = Sha256File(b->BlobPath(sha));
+    REQUIRE(actual.ok());
+    CHECK(*actual == sha);
+  }
   auto manifest = b->GetManifest(env.env_id);
   REQUIRE(manifest.ok());
   CHECK_FALSE(manifest->has_value());
   CHECK(std::filesystem::is_empty(t.Sub("b/tmp")));
   auto stats = b->Stats();
   REQUIRE(stats.ok());
-  CHECK(stats->blob_count == 0);
+  CHECK(stats->blob_count == announced.size());
+}
+
+TEST_CASE("Sync: pull announces each blob once it is published", "[sync]") {
+  TempDir t;
+  auto a = MustOpen(t.Sub("a"));
+  LockedEnvironment env = MakeEnv(t.Sub("pkgs"), 6, 2);
+  AddAll(*a, env);
+  MemoryObjectStore remote;
+  REQUIRE(Push({env}, *a, remote, {}).ok());
+  auto b = MustOpen(t.Sub("b"));
+  // Pre-seed one blob: it is a hit, not announced.
+  REQUIRE(b->AddBlobFromFile(a->BlobPath(env.packages[0].sha256), env.packages[0].sha256,
+                             env.packages[0].size)
+              .ok());
+  std::mutex mu;
+  std::vector<std::string> announced;
+  SyncOptions so;
+  so.parallelism = 3;
+  so.on_blob_ready = [&](const std::string& sha) {
+    CHECK(b->HasBlob(sha));  // already published when announced
+    std::lock_guard<std::mutex> g(mu);
+    announced.push_back(sha);
+  };
+  TransferStats st;
+  auto m = Pull(env.env_id, *b, &remote, so, &st);
+  REQUIRE(m.ok());
+  std::set<std::string> want;
+  for (size_t i = 1; i < env.packages.size(); ++i) want.insert(env.packages[i].sha256);
+  CHECK(announced.size() == want.size());
+  CHECK(std::set<std::string>(announced.begin(), announced.end()) == want);
+  CHECK(st.blobs_transferred == want.size());
 }
 
 TEST_CASE("Sync: a corrupt remote manifest is an integrity error", "[sync]") {
