@@ -111,6 +111,27 @@ std::string Indent(std::string text) {
   return out;
 }
 
+// The python versions the conda specs allow, in conda's preference order, one per version.
+Result<std::vector<std::string>> AllowedPythons(CondaProvider& conda,
+                                                const std::vector<std::string>& specs_in) {
+  std::vector<specs::MatchSpec> python_specs;
+  for (const auto& s : specs_in) {
+    auto ms = specs::MatchSpec::Parse(s);
+    if (ms.ok() && ms->name == "python") python_specs.push_back(*ms);
+  }
+  FERRY_ASSIGN_OR_RETURN(solve::VersionSetId any_python, conda.AddRequestedSpec("python"));
+  const solve::Candidates pythons = conda.GetCandidates(conda.VersionSetName(any_python));
+  std::vector<std::string> out;
+  for (solve::SolvableId s : pythons.solvables) {
+    const specs::PackageRecord& r = conda.Record(s);
+    bool ok = true;
+    for (const auto& ms : python_specs) ok = ok && ms.Matches(r);
+    std::string v = r.version.str();
+    if (ok && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  }
+  return out;
+}
+
 // The joint solve over `conda` (already used for the conda-first solve, so the request's conda
 // closure and its purls are known).
 Result<MixedResolution> SolveJointly(const RequirementSet& req, const MixedOptions& options,
@@ -122,21 +143,8 @@ Result<MixedResolution> SolveJointly(const RequirementSet& req, const MixedOptio
   JointProvider joint(conda, base, index, metadata);
   std::vector<std::string> specs_in = CondaSpecs(req);
 
-  // The python versions the conda specs allow, conda's preference order, one per version.
-  std::vector<specs::MatchSpec> python_specs;
-  for (const auto& s : specs_in) {
-    auto ms = specs::MatchSpec::Parse(s);
-    if (ms.ok() && ms->name == "python") python_specs.push_back(*ms);
-  }
-  FERRY_ASSIGN_OR_RETURN(solve::VersionSetId any_python, conda.AddRequestedSpec("python"));
-  const solve::Candidates pythons = conda.GetCandidates(conda.VersionSetName(any_python));
-  for (solve::SolvableId s : pythons.solvables) {
-    const specs::PackageRecord& r = conda.Record(s);
-    bool ok = true;
-    for (const auto& ms : python_specs) ok = ok && ms.Matches(r);
-    std::string v = r.version.str();
-    const auto& seen = joint.pythons();
-    if (!ok || std::find(seen.begin(), seen.end(), v) != seen.end()) continue;
+  FERRY_ASSIGN_OR_RETURN(std::vector<std::string> pythons, AllowedPythons(conda, specs_in));
+  for (const auto& v : pythons) {
     if (Status st = joint.AddPython(v); !st.ok())
       reporter.Warn("python " + v + " from the channels is skipped for PyPI: " + st.message());
   }
@@ -237,7 +245,8 @@ Result<MixedResolution> ResolveMixed(const RequirementSet& req, const MixedOptio
     conda_packages.push_back(ToLocked(r));
     if (r.name == "python") res.python = r.version.str();
     std::vector<std::string> dists = PypiPurlNames(r);
-    if (dists.empty()) dists.push_back(specs::NormalizeName(r.name));
+    // (The interpreter is not a PyPI distribution, whatever its name.)
+    if (dists.empty() && r.name != "python") dists.push_back(specs::NormalizeName(r.name));
     for (const auto& d : dists) provided[d] = r.version.str();
   }
   if (req.pypi.empty()) {
@@ -267,12 +276,22 @@ Result<MixedResolution> ResolveMixed(const RequirementSet& req, const MixedOptio
       }
       fast_explanation = solved.explanation;
     }
+  }
+
+  // 3. Jointly — unless it cannot change the answer: one python version only, and no
+  // distribution provided by a conda package involved in the PyPI conflict.
+  std::string conda_first_python = res.python;
+  if (!options.skip_fast_path && !res.python.empty()) {
+    FERRY_ASSIGN_OR_RETURN(std::vector<std::string> pythons, AllowedPythons(conda, specs_in));
+    if (pythons.size() <= 1 &&
+        fast_explanation.find("is installed by a conda package") == std::string::npos) {
+      res.explanation = "the PyPI requirements cannot be resolved for python " + res.python +
+                        " on " + req.platform + ":\n" + fast_explanation;
+      return res;
+    }
     reporter.Info("mixed: with conda first (python " + res.python +
                   "), the PyPI side cannot be resolved; solving conda and PyPI jointly");
   }
-
-  // 3. Jointly.
-  std::string conda_first_python = res.python;
   FERRY_ASSIGN_OR_RETURN(MixedResolution joint,
                          SolveJointly(req, options, conda, index, metadata, reporter));
   if (joint.solved || options.skip_fast_path) return joint;

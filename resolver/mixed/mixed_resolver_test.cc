@@ -183,13 +183,26 @@ TEST_CASE("mixed: a real conflict between the sides is explained, naming both") 
   CHECK(e.find("PyPI requirement msgpack>=1.0.8") != std::string::npos);  // the PyPI side
   CHECK(e.find("without the PyPI distribution msgpack") != std::string::npos);
 
-  // python pinned to 3.11 by conda, PyPI project only for 3.10: no python fits both.
+  // python pinned to 3.11 by conda, PyPI project only for 3.10: no python fits both. With one
+  // python allowed and no conda-provided distribution involved, the joint solve cannot help
+  // and is skipped.
   auto p = run.Resolve({"python 3.11.*"}, {"legacy-ext"});
   REQUIRE(p.ok());
   REQUIRE_FALSE(p->solved);
   INFO(p->explanation);
-  CHECK(p->explanation.find("PyPI requirement legacy-ext") != std::string::npos);
+  CHECK_FALSE(p->joint);
+  CHECK(p->explanation.find("the PyPI requirements cannot be resolved for python 3.11") == 0);
   CHECK(p->explanation.find("no wheel for linux-64 python 3.11") != std::string::npos);
+
+  // The same through the joint solve: its explanation names the selector per python.
+  MixedOptions joint_only;
+  joint_only.skip_fast_path = true;
+  auto j = run.Resolve({"python 3.11.*"}, {"legacy-ext"}, joint_only);
+  REQUIRE(j.ok());
+  REQUIRE_FALSE(j->solved);
+  INFO(j->explanation);
+  CHECK(j->explanation.find("PyPI requirement legacy-ext for python 3.11") != std::string::npos);
+  CHECK(j->explanation.find("no wheel for linux-64 python 3.11") != std::string::npos);
 }
 
 }  // namespace ferry::resolver::mixed

@@ -35,6 +35,8 @@ Result<PypiResolution> ResolvePypi(const PypiRequest& request, IndexClient& inde
                            " is installed by a conda package of this environment";
     }
     for (const auto& name : provider->sdist_only()) {
+      // Only names in the conflict (pages are also loaded ahead of the solver).
+      if (outcome.explanation.find(name) == std::string::npos) continue;
       res.explanation += "\nnote: " + name +
                          " publishes only an sdist for this target; building sdists is not "
                          "supported yet";
