@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -117,12 +120,25 @@ void WriteCache(FileSystem& fs, const std::string& path, const std::string& key,
     if (fd < 0) s = Status::User("open " + tmp + ": " + std::strerror(errno));
   }
   if (s.ok()) {
-    s = idx.SerializeCacheTo(key, [&](std::string_view piece) -> Status {
-      while (!piece.empty()) {
-        ssize_t n = ::write(fd, piece.data(), piece.size());
+    std::vector<struct iovec> iov;
+    s = idx.SerializeCacheTo(key, [&](const std::vector<std::string_view>& pieces) -> Status {
+      iov.clear();
+      for (std::string_view p : pieces) {
+        if (!p.empty()) iov.push_back({const_cast<char*>(p.data()), p.size()});
+      }
+      size_t i = 0;
+      while (i < iov.size()) {
+        int cnt = static_cast<int>(std::min<size_t>(iov.size() - i, IOV_MAX));
+        ssize_t n = ::writev(fd, &iov[i], cnt);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return Status::User("write " + tmp + ": " + std::strerror(errno));
-        piece.remove_prefix(static_cast<size_t>(n));
+        // Skip what was written (a short write can end inside a piece).
+        size_t left = static_cast<size_t>(n);
+        while (i < iov.size() && left >= iov[i].iov_len) left -= iov[i++].iov_len;
+        if (left > 0) {
+          iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + left;
+          iov[i].iov_len -= left;
+        }
       }
       return Status::Ok();
     });

@@ -1,9 +1,9 @@
 #include "resolver/index/repodata.h"
 
 #include <simdjson.h>
-#include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace ferry::resolver {
@@ -177,10 +177,43 @@ void PutStr(std::string* out, std::string_view s) {
   out->append(s);
 }
 
-uint32_t Crc32(std::string_view s) {
-  return static_cast<uint32_t>(
-      crc32_z(crc32_z(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(s.data()), s.size()));
+// CRC-32C (Castagnoli), with the SSE4.2 instruction when the CPU has it (~8 GB/s; a cold load
+// checksums the whole cache once), else a table. Chainable: Crc32c(Crc32c(0, a), b) == crc of ab.
+uint32_t Crc32cSoft(uint32_t crc, const char* p, size_t n) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+      t[i] = c;
+    }
+    return t;
+  }();
+  crc = ~crc;
+  for (size_t i = 0; i < n; ++i) crc = (crc >> 8) ^ table[(crc ^ static_cast<uint8_t>(p[i])) & 0xff];
+  return ~crc;
 }
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) uint32_t Crc32cHw(uint32_t crc, const char* p, size_t n) {
+  uint64_t c = ~crc;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    c = __builtin_ia32_crc32di(c, w);
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  for (; n > 0; --n, ++p) c32 = __builtin_ia32_crc32qi(c32, static_cast<uint8_t>(*p));
+  return ~c32;
+}
+#endif
+uint32_t Crc32c(uint32_t crc, std::string_view s) {
+#if defined(__x86_64__)
+  static const bool hw = __builtin_cpu_supports("sse4.2");
+  if (hw) return Crc32cHw(crc, s.data(), s.size());
+#endif
+  return Crc32cSoft(crc, s.data(), s.size());
+}
+uint32_t Crc32(std::string_view s) { return Crc32c(0, s); }
 
 struct Reader {
   const char* p;
@@ -273,22 +306,27 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJson(std::string json, Ori
         }
         return bad(err);
       }
-      std::string_view name;
-      auto name_err = rec.find_field_unordered("name").get_string().get(name);
-      std::string name_copy(name_err ? std::string_view() : name);
+      // The name as a view into the document (package names never need JSON escapes; a name
+      // with an escape is skipped).
+      od::raw_json_string raw_name;
+      auto name_err = rec.find_field_unordered("name").get_raw_json_string().get(raw_name);
+      std::string_view name_view;
+      bool escaped_name = false;
+      if (!name_err) {
+        const char* np = reinterpret_cast<const char*>(raw_name.raw());
+        const char* ne = np;
+        while (ne < doc_end && *ne != '"' && *ne != '\\') ++ne;
+        escaped_name = ne >= doc_end || *ne != '"';
+        name_view = std::string_view(np, static_cast<size_t>(ne - np));
+      }
       std::string_view raw;
       if (auto err = rec.raw_json().get(raw)) return bad(err);
-      if (name_err || name_copy.empty()) {
+      if (name_err || (name_view.empty() && !escaped_name)) {
         reporter.Warn(where + ": skipping record " + std::string(fn) + ": missing 'name'");
         ++skipped;
         continue;
       }
-      // Keep the name as a view into the record text (the "name" value appears verbatim there
-      // unless escaped; package names never need escapes).
-      size_t pos = raw.find("\"" + name_copy + "\"");
-      std::string_view name_view =
-          pos == std::string_view::npos ? std::string_view() : raw.substr(pos + 1, name_copy.size());
-      if (name_view.empty() || escaped_key) {
+      if (escaped_name || escaped_key) {
         reporter.Warn(where + ": skipping record " + std::string(fn) + ": escaped name or file");
         ++skipped;
         continue;
@@ -323,79 +361,87 @@ bool SubdirIndex::RawRecords(std::string_view name, std::vector<Raw>* out) const
 
 std::string SubdirIndex::SerializeCache(std::string_view key) const {
   std::string out;
-  (void)SerializeCacheTo(key, [&out](std::string_view piece) {
-    out.append(piece);
+  (void)SerializeCacheTo(key, [&out](const std::vector<std::string_view>& pieces) {
+    for (std::string_view p : pieces) out.append(p);
     return Status::Ok();
   });
   return out;
 }
 
-Status SubdirIndex::SerializeCacheTo(std::string_view key,
-                                     const std::function<Status(std::string_view)>& write) const {
+Status SubdirIndex::SerializeCacheTo(
+    std::string_view key,
+    const std::function<Status(const std::vector<std::string_view>&)>& write) const {
   // Names sorted for a deterministic file; the directory first, then one block per name.
   std::vector<std::string_view> names;
   names.reserve(name_count());
   for (const auto& [n, recs] : by_name_) names.push_back(n);
   for (const auto& [n, b] : blocks_) names.push_back(n);
   std::sort(names.begin(), names.end());
-  // Pass 1: the directory (block sizes and crc32s come from the record texts in place); pass 2:
-  // the blocks, through a reused buffer.
+  // Pass 1: the directory (block sizes and checksums come from the record texts in place);
+  // pass 2: the blocks, handed out as pieces pointing into the record texts (no copy).
   std::vector<std::vector<Raw>> all(names.size());
   std::string dir;
   uint64_t offset = 0;
   for (size_t i = 0; i < names.size(); ++i) {
     RawRecords(names[i], &all[i]);
     uint64_t len = 0;
-    uLong crc = crc32_z(0L, Z_NULL, 0);
+    uint32_t crc = 0;
     std::string lens;
     for (const auto& r : all[i]) {
       lens.clear();
       PutU32(&lens, static_cast<uint32_t>(r.filename.size()));
-      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(lens.data()), 4);
-      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(r.filename.data()), r.filename.size());
+      crc = Crc32c(crc, lens);
+      crc = Crc32c(crc, r.filename);
       lens.clear();
       PutU32(&lens, static_cast<uint32_t>(r.json.size()));
-      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(lens.data()), 4);
-      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(r.json.data()), r.json.size());
+      crc = Crc32c(crc, lens);
+      crc = Crc32c(crc, r.json);
       len += 8 + r.filename.size() + r.json.size();
     }
     PutStr(&dir, names[i]);
     PutU32(&dir, static_cast<uint32_t>(all[i].size()));
     PutU64(&dir, offset);
     PutU64(&dir, len);
-    PutU32(&dir, static_cast<uint32_t>(crc));
+    PutU32(&dir, crc);
     offset += len;
   }
-  const uint64_t header = 8 + 4 + 4 + key.size() + 8 + 8 + 8 + 4;
-  const uint64_t total = header + dir.size() + offset + 8 + kCachePadding;
-  constexpr size_t kChunk = 1 << 20;
-  std::string buf;
-  buf.reserve(kChunk + 4096);
-  buf.append(kMagic, 8);
-  PutU32(&buf, kCacheVersion);
-  PutStr(&buf, key);
-  PutU64(&buf, total);
-  PutU64(&buf, names.size());
-  PutU64(&buf, dir.size());
-  PutU32(&buf, Crc32(dir));
-  FERRY_RETURN_IF_ERROR(write(buf));
-  FERRY_RETURN_IF_ERROR(write(dir));
-  buf.clear();
+  const uint64_t header_size = 8 + 4 + 4 + key.size() + 8 + 8 + 8 + 4;
+  const uint64_t total = header_size + dir.size() + offset + 8 + kCachePadding;
+  std::string header;
+  header.append(kMagic, 8);
+  PutU32(&header, kCacheVersion);
+  PutStr(&header, key);
+  PutU64(&header, total);
+  PutU64(&header, names.size());
+  PutU64(&header, dir.size());
+  PutU32(&header, Crc32(dir));
+  FERRY_RETURN_IF_ERROR(write({header, dir}));
+  // Batches of up to kBatch records (4 pieces each); `lens` holds the batch's length prefixes.
+  constexpr size_t kBatch = 256;
+  std::vector<std::string_view> pieces;
+  pieces.reserve(4 * kBatch + 2);
+  std::string lens(8 * kBatch, '\0');
+  size_t in_batch = 0;
+  auto put_len = [&](size_t slot, size_t n) {
+    for (int i = 0; i < 4; ++i) lens[slot * 4 + i] = static_cast<char>((n >> (8 * i)) & 0xff);
+    return std::string_view(lens.data() + slot * 4, 4);
+  };
   for (const auto& recs : all) {
     for (const auto& r : recs) {
-      if (buf.size() + 8 + r.filename.size() + r.json.size() > kChunk && !buf.empty()) {
-        FERRY_RETURN_IF_ERROR(write(buf));
-        buf.clear();
+      pieces.push_back(put_len(2 * in_batch, r.filename.size()));
+      pieces.push_back(r.filename);
+      pieces.push_back(put_len(2 * in_batch + 1, r.json.size()));
+      pieces.push_back(r.json);
+      if (++in_batch == kBatch) {
+        FERRY_RETURN_IF_ERROR(write(pieces));
+        pieces.clear();
+        in_batch = 0;
       }
-      PutU32(&buf, static_cast<uint32_t>(r.filename.size()));
-      buf.append(r.filename);
-      PutU32(&buf, static_cast<uint32_t>(r.json.size()));
-      buf.append(r.json);
     }
   }
-  buf.append(kTrailer, 8);
-  buf.append(kCachePadding, '\0');  // simdjson padding, so a load needs no reallocation
-  return write(buf);
+  static const std::string tail = std::string(kTrailer, 8) + std::string(kCachePadding, '\0');
+  pieces.push_back(tail);  // trailer + simdjson padding (a load needs no reallocation)
+  return write(pieces);
 }
 
 Result<std::string> SubdirIndex::CacheKeyOf(std::string_view b) {

@@ -52,11 +52,13 @@ class SubdirIndex {
                                                             std::string_view key);
   // The binary cache form (format version kCacheVersion) tagged with `key`.
   std::string SerializeCache(std::string_view key) const;
-  // Same bytes, streamed to `write` in pieces of at most ~1 MiB (no copy of the whole cache in
-  // memory). Stops at and returns the first error `write` returns.
-  Status SerializeCacheTo(std::string_view key,
-                          const std::function<Status(std::string_view)>& write) const;
-  static constexpr uint32_t kCacheVersion = 3;
+  // Same bytes, handed to `write` in order as batches of at most ~1,026 pieces that point into
+  // the index's own record texts (valid only during the call): a writer can writev(2) them with
+  // no copy of the cache in memory. Stops at and returns the first error `write` returns.
+  Status SerializeCacheTo(
+      std::string_view key,
+      const std::function<Status(const std::vector<std::string_view>&)>& write) const;
+  static constexpr uint32_t kCacheVersion = 4;
   // The key a cache file was saved with, after checking magic and version only (cheap: reads
   // the header). Used to revalidate with the validators the cache was made from.
   static Result<std::string> CacheKeyOf(std::string_view bytes);
