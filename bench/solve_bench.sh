@@ -13,6 +13,7 @@
 #   SCALE      make_scale.py output dir (default: BUILD_DIR/fixtures/scale if it has a channel,
 #              else BUILD_DIR/fixtures/scale-conda, generated with make_scale.py --no-pypi).
 #   REQUESTS   requests to run (default "datascience hard").
+#   SKIP_BUILD=1  use BUILD_DIR/cli/ferry as it is (no ninja).
 #
 # Measurements (/usr/bin/time: wall, user+sys CPU, peak RSS), each a median of RUNS:
 #   ferry cold  empty FERRY_HOME every run: download repodata.json (both subdirs in parallel),
@@ -33,7 +34,8 @@ FERRY=$BUILD/cli/ferry
 
 btype=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
 [[ "$btype" == Release ]] || echo "warning: $BUILD is a '$btype' build, not Release" >&2
-ninja -C "$BUILD" -j2 ferry >&2
+[[ "${SKIP_BUILD:-}" == 1 ]] || ninja -C "$BUILD" -j2 ferry >&2
+[[ -x "$FERRY" ]] || { echo "no ferry binary at $FERRY" >&2; exit 2; }
 
 if [[ -z "${SCALE:-}" ]]; then
   SCALE=$BUILD/fixtures/scale

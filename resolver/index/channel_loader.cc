@@ -38,6 +38,12 @@ class MappedFile {
     if (p == MAP_FAILED) return nullptr;
     return std::shared_ptr<MappedFile>(new MappedFile(p, static_cast<size_t>(st.st_size)));
   }
+  // Maps the first `size` bytes of an open file (which stays owned by the caller).
+  static std::shared_ptr<MappedFile> FromFd(int fd, size_t size) {
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return nullptr;
+    return std::shared_ptr<MappedFile>(new MappedFile(p, size));
+  }
   ~MappedFile() { ::munmap(data_, size_); }
   std::string_view view() const { return {static_cast<const char*>(data_), size_}; }
 
@@ -103,57 +109,142 @@ Result<std::unique_ptr<SubdirIndex>> FromCacheFile(CacheFile file, const std::st
   return idx;
 }
 
-// Publishes the parsed cache without fsync: it is checked when read (size, trailer and crc32s,
-// see docs/formats/repodata-cache.md), so a file damaged by a crash is a miss, never wrong data.
-// Streamed to a temp file beside `path` and renamed over it (readers see the old or the new
-// file, and a reader's mapping of the old file stays valid); no copy of the whole cache in memory.
+// writev(2) of all `pieces`, handling short writes and EINTR.
+Status WritePieces(int fd, const std::string& path, const std::vector<std::string_view>& pieces,
+                   std::vector<struct iovec>* iov) {
+  iov->clear();
+  for (std::string_view p : pieces) {
+    if (!p.empty()) iov->push_back({const_cast<char*>(p.data()), p.size()});
+  }
+  size_t i = 0;
+  while (i < iov->size()) {
+    int cnt = static_cast<int>(std::min<size_t>(iov->size() - i, IOV_MAX));
+    ssize_t n = ::writev(fd, &(*iov)[i], cnt);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::User("write " + path + ": " + std::strerror(errno));
+    size_t left = static_cast<size_t>(n);  // a short write can end inside a piece
+    while (i < iov->size() && left >= (*iov)[i].iov_len) left -= (*iov)[i++].iov_len;
+    if (left > 0) {
+      (*iov)[i].iov_base = static_cast<char*>((*iov)[i].iov_base) + left;
+      (*iov)[i].iov_len -= left;
+    }
+  }
+  return Status::Ok();
+}
+
+// A cache file being made: a temp file beside its final path, published by rename without
+// fsync (the cache is verified when read: size, footer, CRC-32Cs; see
+// docs/formats/repodata-cache.md), removed if not published. A download streams the (decoded)
+// repodata body straight into it, so the document exists once, in the page cache: the index is
+// built over a mapping of the file and only the index is appended.
+class CacheWriter {
+ public:
+  static Result<std::unique_ptr<CacheWriter>> Create(FileSystem& fs, const std::string& path) {
+    FERRY_RETURN_IF_ERROR(fs.CreateDirs(DirName(path)));
+    static std::atomic<uint64_t> counter{0};
+    std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
+                      std::to_string(counter.fetch_add(1));
+    int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::User("open " + tmp + ": " + std::strerror(errno));
+    return std::unique_ptr<CacheWriter>(new CacheWriter(fd, tmp, path));
+  }
+  ~CacheWriter() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!published_) ::unlink(tmp_.c_str());
+  }
+  Status Append(const std::vector<std::string_view>& pieces) {
+    return WritePieces(fd_, tmp_, pieces, &iov_);
+  }
+  Status Append(std::string_view piece) { return Append(std::vector<std::string_view>{piece}); }
+  // Starts over (a retried download).
+  Status Restart() {
+    if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) {
+      return Status::User("truncate " + tmp_ + ": " + std::strerror(errno));
+    }
+    return Status::Ok();
+  }
+  // The whole file so far, as the body: appends the 64 zero bytes of padding and maps
+  // [0, body + padding). The mapping outlives this object (and the file's removal).
+  Result<std::pair<std::shared_ptr<MappedFile>, size_t>> MapBody() {
+    off_t size = ::lseek(fd_, 0, SEEK_END);
+    if (size < 0) return Status::User("seek " + tmp_ + ": " + std::strerror(errno));
+    static const std::string padding(64, '\0');
+    FERRY_RETURN_IF_ERROR(Append(padding));
+    auto mapped = MappedFile::FromFd(fd_, static_cast<size_t>(size) + padding.size());
+    if (!mapped) return Status::User("mmap " + tmp_ + ": " + std::strerror(errno));
+    return std::make_pair(std::move(mapped), static_cast<size_t>(size));
+  }
+  Status Publish() {
+    int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) return Status::User("close " + tmp_ + ": " + std::strerror(errno));
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+      return Status::User("rename " + tmp_ + " -> " + path_ + ": " + std::strerror(errno));
+    }
+    published_ = true;
+    return Status::Ok();
+  }
+
+ private:
+  CacheWriter(int fd, std::string tmp, std::string path)
+      : fd_(fd), tmp_(std::move(tmp)), path_(std::move(path)) {}
+  int fd_;
+  std::string tmp_, path_;
+  bool published_ = false;
+  std::vector<struct iovec> iov_;
+};
+
+// Writes the whole cache (document + index) of an index built in memory.
 void WriteCache(FileSystem& fs, const std::string& path, const std::string& key,
                 const SubdirIndex& idx, Reporter& reporter) {
   if (path.empty()) return;
-  Status s = fs.CreateDirs(DirName(path));
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
-                          std::to_string(counter.fetch_add(1));
-  int fd = -1;
+  auto w = CacheWriter::Create(fs, path);
+  Status s = w.ok() ? Status::Ok() : w.status();
   if (s.ok()) {
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) s = Status::User("open " + tmp + ": " + std::strerror(errno));
-  }
-  if (s.ok()) {
-    std::vector<struct iovec> iov;
-    s = idx.SerializeCacheTo(key, [&](const std::vector<std::string_view>& pieces) -> Status {
-      iov.clear();
-      for (std::string_view p : pieces) {
-        if (!p.empty()) iov.push_back({const_cast<char*>(p.data()), p.size()});
-      }
-      size_t i = 0;
-      while (i < iov.size()) {
-        int cnt = static_cast<int>(std::min<size_t>(iov.size() - i, IOV_MAX));
-        ssize_t n = ::writev(fd, &iov[i], cnt);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return Status::User("write " + tmp + ": " + std::strerror(errno));
-        // Skip what was written (a short write can end inside a piece).
-        size_t left = static_cast<size_t>(n);
-        while (i < iov.size() && left >= iov[i].iov_len) left -= iov[i++].iov_len;
-        if (left > 0) {
-          iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + left;
-          iov[i].iov_len -= left;
-        }
-      }
-      return Status::Ok();
+    s = idx.SerializeCacheTo(key, [&](const std::vector<std::string_view>& pieces) {
+      return (*w)->Append(pieces);
     });
   }
-  if (fd >= 0 && ::close(fd) != 0 && s.ok()) {
-    s = Status::User("close " + tmp + ": " + std::strerror(errno));
-  }
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = Status::User("rename " + tmp + " -> " + path + ": " + std::strerror(errno));
-  }
-  if (!s.ok()) {
-    if (fd >= 0) ::unlink(tmp.c_str());
-    reporter.Warn("could not write the repodata cache: " + s.message());
-  }
+  if (s.ok()) s = (*w)->Publish();
+  if (!s.ok()) reporter.Warn("could not write the repodata cache: " + s.message());
 }
+
+// Streams a zstd body through the decoder into a CacheWriter.
+class ZstdToFile {
+ public:
+  ZstdToFile() : ctx_(ZSTD_createDCtx()), buf_(1 << 20, '\0') {}
+  ~ZstdToFile() { ZSTD_freeDCtx(ctx_); }
+  Status Feed(std::string_view data, CacheWriter& out, const std::string& what) {
+    if (!ctx_) return Status::User(what + ": out of memory");
+    ZSTD_inBuffer in{data.data(), data.size(), 0};
+    for (;;) {
+      ZSTD_outBuffer o{buf_.data(), buf_.size(), 0};
+      last_ = ZSTD_decompressStream(ctx_, &o, &in);
+      if (ZSTD_isError(last_)) {
+        return Status::User(what + ": corrupt zstd data (" + ZSTD_getErrorName(last_) + ")");
+      }
+      if (o.pos > 0) FERRY_RETURN_IF_ERROR(out.Append(std::string_view(buf_.data(), o.pos)));
+      if (in.pos == in.size && o.pos < o.size) break;
+    }
+    fed_ = true;
+    return Status::Ok();
+  }
+  void Reset() {
+    ZSTD_DCtx_reset(ctx_, ZSTD_reset_session_only);
+    last_ = 0;
+    fed_ = false;
+  }
+  Status Finish(const std::string& what) const {
+    if (!fed_ || last_ != 0) return Status::User(what + ": truncated zstd data");
+    return Status::Ok();
+  }
+
+ private:
+  ZSTD_DCtx* ctx_;
+  std::string buf_;
+  size_t last_ = 0;
+  bool fed_ = false;
+};
 
 Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
                                           const std::string& subdir, HttpClient& http,
@@ -226,15 +317,43 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
     return Status::User("channel " + channel_url +
                         ": unsupported URL (expected http://, https:// or file://)");
   }
-  auto send = [&](const std::string& file,
-                  const HttpHeaders& headers) -> Result<HttpResponse> {
+  // GET base + file. With a cache dir, a 200 body goes straight (decoded if .zst) into a new
+  // cache file, `*writer`; else it is kept in the response.
+  auto send = [&](const std::string& file, const HttpHeaders& headers,
+                  std::unique_ptr<CacheWriter>* writer) -> Result<HttpResponse> {
+    const std::string what = "channel " + RedactUrl(channel_url) + ", file " + subdir + "/" + file;
     HttpRequest req;
     req.url = base + file;
     req.headers = headers;
+    writer->reset();
+    std::unique_ptr<CacheWriter> w;
+    ZstdToFile zstd;
+    const bool zst = file == "repodata.json.zst";
+    if (!cache_path.empty()) {
+      auto created = CacheWriter::Create(fs, cache_path);
+      if (created.ok()) {
+        w = std::move(created).value();
+        req.sink = [&](std::string_view chunk) -> Status {
+          return zst ? zstd.Feed(chunk, *w, what) : w->Append(chunk);
+        };
+        req.on_restart = [&]() -> Status {
+          zstd.Reset();
+          return w->Restart();
+        };
+      } else {
+        reporter.Warn("could not write the repodata cache: " + created.status().message());
+      }
+    }
     auto r = http.Send(req);
     if (!r.ok()) {
+      if (r.status().code() == Code::kUser) return r.status();  // bad data, disk errors
       return Status(r.status().code(), "channel " + RedactUrl(channel_url) + " is unreachable (" +
                                            subdir + "/" + file + "): " + r.status().message());
+    }
+    // (A client that ignored the sink left the body in the response: the in-memory path.)
+    if (w && r->status == 200 && r->body.empty()) {
+      if (zst) FERRY_RETURN_IF_ERROR(zstd.Finish(what));
+      *writer = std::move(w);
     }
     return r;
   };
@@ -249,6 +368,7 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
   // reads nothing but the cache's name directory.
   HttpResponse resp;
   std::string file;
+  std::unique_ptr<CacheWriter> writer;  // the 200 body, when streamed into a new cache file
   if (cache) {
     std::optional<ParsedKey> k = SplitKey(cache->key);
     if (k && StartsWith(k->url, base) &&
@@ -259,7 +379,7 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
       HttpHeaders validators;
       if (!k->v1.empty()) validators.emplace_back("If-None-Match", k->v1);
       if (!k->v2.empty()) validators.emplace_back("If-Modified-Since", k->v2);
-      FERRY_ASSIGN_OR_RETURN(resp, send(file, validators));
+      FERRY_ASSIGN_OR_RETURN(resp, send(file, validators, &writer));
       std::string key = cache->key;
       if (resp.status == 304) {
         stats->http_not_modified = true;
@@ -277,7 +397,7 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
   cache.reset();
   if (resp.status != 200) {
     for (const char* f : {"repodata.json.zst", "repodata.json"}) {
-      FERRY_ASSIGN_OR_RETURN(auto r, send(f, {}));
+      FERRY_ASSIGN_OR_RETURN(auto r, send(f, {}, &writer));
       if (r.status == 404 || r.status == 403 || r.status == 410) continue;
       if (r.status != 200) {
         return Status::Network("channel " + RedactUrl(channel_url) + ", file " + subdir + "/" + f +
@@ -295,6 +415,23 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
   origin.file = file;
   if (resp.from_cache) stats->http_not_modified = true;
   const std::string key = key_of(file, resp);
+  if (writer) {
+    // The body is in the new cache file: index it in place, append the index, publish.
+    FERRY_ASSIGN_OR_RETURN(auto body, writer->MapBody());
+    stats->bytes = body.second;
+    std::string_view json = body.first->view().substr(0, body.second);
+    const size_t capacity = body.first->view().size();
+    FERRY_ASSIGN_OR_RETURN(auto idx, SubdirIndex::FromJsonView(std::move(body.first), json,
+                                                               capacity, origin, reporter));
+    if (!key.empty()) {
+      Status s = idx->SerializeIndexTo(key, [&](const std::vector<std::string_view>& pieces) {
+        return writer->Append(pieces);
+      });
+      if (s.ok()) s = writer->Publish();
+      if (!s.ok()) reporter.Warn("could not write the repodata cache: " + s.message());
+    }
+    return idx;
+  }
   std::string bytes = std::move(resp.body);
   resp = HttpResponse();
   if (file == "repodata.json.zst") {

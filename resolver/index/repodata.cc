@@ -158,7 +158,7 @@ std::string_view Stem(std::string_view fn) {
 }
 
 // --- binary cache helpers ---
-constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'Y', 'R', 'D', 'C'};
+constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'Y', 'R', 'D', 'X'};
 constexpr char kTrailer[8] = {'E', 'N', 'D', 'F', 'R', 'D', 'C', '\n'};
 constexpr size_t kCachePadding = 64;
 static_assert(kCachePadding >= simdjson::SIMDJSON_PADDING);
@@ -258,10 +258,32 @@ Result<specs::PackageRecord> ParseRepodataRecord(std::string_view json, size_t c
 Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJson(std::string json, Origin origin,
                                                            Reporter& reporter) {
   std::unique_ptr<SubdirIndex> idx(new SubdirIndex());
-  idx->origin_ = std::move(origin);
   idx->bytes_ = std::move(json);
   Pad(&idx->bytes_);
+  idx->body_ = idx->bytes_;
   idx->end_ = idx->bytes_.data() + idx->bytes_.capacity();
+  return Index(std::move(idx), std::move(origin), reporter);
+}
+
+Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJsonView(std::shared_ptr<const void> owner,
+                                                               std::string_view json,
+                                                               size_t capacity, Origin origin,
+                                                               Reporter& reporter) {
+  if (capacity < json.size() + simdjson::SIMDJSON_PADDING) {
+    return Status::User("FromJsonView: " + std::to_string(capacity - json.size()) +
+                        " bytes of padding, need " +
+                        std::to_string(simdjson::SIMDJSON_PADDING));
+  }
+  std::unique_ptr<SubdirIndex> idx(new SubdirIndex());
+  idx->owner_ = std::move(owner);
+  idx->body_ = json;
+  idx->end_ = json.data() + capacity;
+  return Index(std::move(idx), std::move(origin), reporter);
+}
+
+Result<std::unique_ptr<SubdirIndex>> SubdirIndex::Index(std::unique_ptr<SubdirIndex> idx,
+                                                        Origin origin, Reporter& reporter) {
+  idx->origin_ = std::move(origin);
   const std::string where = Where(idx->origin_);
   auto bad = [&](simdjson::error_code err) {
     return Status::User(where + ": invalid repodata (" + simdjson::error_message(err) +
@@ -269,7 +291,9 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJson(std::string json, Ori
   };
   od::parser parser;
   od::document doc;
-  if (auto err = parser.iterate(idx->bytes_.data(), idx->bytes_.size(), idx->bytes_.capacity())
+  if (auto err = parser
+                     .iterate(idx->body_.data(), idx->body_.size(),
+                              static_cast<size_t>(idx->end_ - idx->body_.data()))
                      .get(doc)) {
     return bad(err);
   }
@@ -290,7 +314,7 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJson(std::string json, Ori
       od::raw_json_string raw_key;
       if (auto err = entry.key().get(raw_key)) return bad(err);
       const char* kp = reinterpret_cast<const char*>(raw_key.raw());
-      const char* doc_end = idx->bytes_.data() + idx->bytes_.size();
+      const char* doc_end = idx->body_.data() + idx->body_.size();
       const char* ke = kp;
       while (ke < doc_end && *ke != '"' && *ke != '\\') ++ke;
       std::string_view fn(kp, static_cast<size_t>(ke - kp));
@@ -348,13 +372,29 @@ bool SubdirIndex::RawRecords(std::string_view name, std::vector<Raw>* out) const
   }
   auto bt = blocks_.find(name);
   if (bt == blocks_.end()) return true;
-  if (Crc32(bt->second.bytes) != bt->second.crc32) return false;
-  Reader rd{bt->second.bytes.data(), bt->second.bytes.data() + bt->second.bytes.size()};
-  out->reserve(bt->second.count);
-  for (uint32_t k = 0; k < bt->second.count && rd.ok; ++k) {
-    std::string_view fn = rd.Str();
-    std::string_view json = rd.Str();
-    if (rd.ok) out->push_back(Raw{fn, json});
+  // The name's record references, then its record texts in the body: all covered by its crc.
+  const Block& block = bt->second;
+  uint32_t crc = Crc32c(0, block.refs);
+  Reader rd{block.refs.data(), block.refs.data() + block.refs.size()};
+  out->reserve(block.count);
+  const uint64_t body_size = body_.size();
+  for (uint32_t k = 0; k < block.count; ++k) {
+    uint64_t fn_off = rd.U64();
+    uint32_t fn_len = rd.U32();
+    uint64_t js_off = rd.U64();
+    uint32_t js_len = rd.U32();
+    if (!rd.ok || fn_off > body_size || fn_len > body_size - fn_off || js_off > body_size ||
+        js_len > body_size - js_off) {
+      out->clear();
+      return false;
+    }
+    Raw raw{body_.substr(fn_off, fn_len), body_.substr(js_off, js_len)};
+    crc = Crc32c(Crc32c(crc, raw.filename), raw.json);
+    out->push_back(raw);
+  }
+  if (crc != block.crc32) {
+    out->clear();
+    return false;
   }
   return true;
 }
@@ -371,84 +411,86 @@ std::string SubdirIndex::SerializeCache(std::string_view key) const {
 Status SubdirIndex::SerializeCacheTo(
     std::string_view key,
     const std::function<Status(const std::vector<std::string_view>&)>& write) const {
-  // Names sorted for a deterministic file; the directory first, then one block per name.
+  static const std::string padding(kCachePadding, '\0');
+  FERRY_RETURN_IF_ERROR(write({body_, padding}));
+  return SerializeIndexTo(key, write);
+}
+
+Status SubdirIndex::SerializeIndexTo(
+    std::string_view key,
+    const std::function<Status(const std::vector<std::string_view>&)>& write) const {
+  // Names sorted for a deterministic file. Each name: its directory entry, and its record
+  // references (offsets into the body) in the refs table; the crc covers the references and the
+  // record texts they point at.
   std::vector<std::string_view> names;
   names.reserve(name_count());
   for (const auto& [n, recs] : by_name_) names.push_back(n);
   for (const auto& [n, b] : blocks_) names.push_back(n);
   std::sort(names.begin(), names.end());
-  // Pass 1: the directory (block sizes and checksums come from the record texts in place);
-  // pass 2: the blocks, handed out as pieces pointing into the record texts (no copy).
-  std::vector<std::vector<Raw>> all(names.size());
   std::string dir;
-  uint64_t offset = 0;
-  for (size_t i = 0; i < names.size(); ++i) {
-    RawRecords(names[i], &all[i]);
-    uint64_t len = 0;
-    uint32_t crc = 0;
-    std::string lens;
-    for (const auto& r : all[i]) {
-      lens.clear();
-      PutU32(&lens, static_cast<uint32_t>(r.filename.size()));
-      crc = Crc32c(crc, lens);
-      crc = Crc32c(crc, r.filename);
-      lens.clear();
-      PutU32(&lens, static_cast<uint32_t>(r.json.size()));
-      crc = Crc32c(crc, lens);
-      crc = Crc32c(crc, r.json);
-      len += 8 + r.filename.size() + r.json.size();
+  std::string refs;
+  refs.reserve(24 * record_count_ + 16);
+  std::vector<Raw> raws;
+  const char* base = body_.data();
+  for (std::string_view name : names) {
+    if (!RawRecords(name, &raws)) return Status::User("damaged records of " + std::string(name));
+    const size_t start = refs.size();
+    for (const Raw& r : raws) {
+      PutU64(&refs, static_cast<uint64_t>(r.filename.data() - base));
+      PutU32(&refs, static_cast<uint32_t>(r.filename.size()));
+      PutU64(&refs, static_cast<uint64_t>(r.json.data() - base));
+      PutU32(&refs, static_cast<uint32_t>(r.json.size()));
     }
-    PutStr(&dir, names[i]);
-    PutU32(&dir, static_cast<uint32_t>(all[i].size()));
-    PutU64(&dir, offset);
-    PutU64(&dir, len);
+    uint32_t crc = Crc32c(0, std::string_view(refs).substr(start));
+    for (const Raw& r : raws) crc = Crc32c(Crc32c(crc, r.filename), r.json);
+    PutStr(&dir, name);
+    PutU32(&dir, static_cast<uint32_t>(raws.size()));
+    PutU64(&dir, start);
     PutU32(&dir, crc);
-    offset += len;
   }
-  const uint64_t header_size = 8 + 4 + 4 + key.size() + 8 + 8 + 8 + 4;
-  const uint64_t total = header_size + dir.size() + offset + 8 + kCachePadding;
+  const uint64_t index_offset = body_.size() + kCachePadding;
   std::string header;
   header.append(kMagic, 8);
   PutU32(&header, kCacheVersion);
   PutStr(&header, key);
-  PutU64(&header, total);
+  PutU64(&header, body_.size());
   PutU64(&header, names.size());
   PutU64(&header, dir.size());
   PutU32(&header, Crc32(dir));
-  FERRY_RETURN_IF_ERROR(write({header, dir}));
-  // Batches of up to kBatch records (4 pieces each); `lens` holds the batch's length prefixes.
-  constexpr size_t kBatch = 256;
-  std::vector<std::string_view> pieces;
-  pieces.reserve(4 * kBatch + 2);
-  std::string lens(8 * kBatch, '\0');
-  size_t in_batch = 0;
-  auto put_len = [&](size_t slot, size_t n) {
-    for (int i = 0; i < 4; ++i) lens[slot * 4 + i] = static_cast<char>((n >> (8 * i)) & 0xff);
-    return std::string_view(lens.data() + slot * 4, 4);
-  };
-  for (const auto& recs : all) {
-    for (const auto& r : recs) {
-      pieces.push_back(put_len(2 * in_batch, r.filename.size()));
-      pieces.push_back(r.filename);
-      pieces.push_back(put_len(2 * in_batch + 1, r.json.size()));
-      pieces.push_back(r.json);
-      if (++in_batch == kBatch) {
-        FERRY_RETURN_IF_ERROR(write(pieces));
-        pieces.clear();
-        in_batch = 0;
-      }
-    }
-  }
-  static const std::string tail = std::string(kTrailer, 8) + std::string(kCachePadding, '\0');
-  pieces.push_back(tail);  // trailer + simdjson padding (a load needs no reallocation)
-  return write(pieces);
+  std::string refs_size;
+  PutU64(&refs_size, refs.size());
+  const uint64_t file_size = index_offset + header.size() + dir.size() + 8 + refs.size() + 24;
+  std::string footer;
+  PutU64(&footer, index_offset);
+  PutU64(&footer, file_size);
+  footer.append(kTrailer, 8);
+  return write({header, dir, refs_size, refs, footer});
 }
 
-Result<std::string> SubdirIndex::CacheKeyOf(std::string_view b) {
-  if (b.size() < 16 || std::memcmp(b.data(), kMagic, 8) != 0) {
-    return Status::User("not a repodata cache file");
+namespace {
+// The index part of a cache file: where it starts, after checking the footer.
+Result<Reader> IndexReader(std::string_view b) {
+  if (b.size() < 24 + kCachePadding || std::memcmp(b.data() + b.size() - 8, kTrailer, 8) != 0) {
+    return Status::User("not a cache file or truncated");
   }
-  Reader rd{b.data() + 8, b.data() + b.size()};
+  Reader ft{b.data() + b.size() - 24, b.data() + b.size()};
+  uint64_t index_offset = ft.U64();
+  uint64_t file_size = ft.U64();
+  if (file_size != b.size()) return Status::User("truncated (size differs from its footer)");
+  if (index_offset < kCachePadding || index_offset > b.size() - 24) {
+    return Status::User("corrupt footer");
+  }
+  Reader rd{b.data() + index_offset, b.data() + b.size() - 24};
+  if (rd.end - rd.p < 12 || std::memcmp(rd.p, kMagic, 8) != 0) {
+    return Status::User("not a cache file");
+  }
+  rd.p += 8;
+  return rd;
+}
+}  // namespace
+
+Result<std::string> SubdirIndex::CacheKeyOf(std::string_view b) {
+  FERRY_ASSIGN_OR_RETURN(Reader rd, IndexReader(b));
   uint32_t version = rd.U32();
   if (version != kCacheVersion) {
     return Status::User("unsupported repodata cache version " + std::to_string(version));
@@ -474,38 +516,56 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCacheView(std::shared_ptr<
   auto corrupt = [&](const std::string& why) {
     return Status::User("repodata cache for " + Where(idx->origin_) + ": " + why);
   };
-  const size_t tail = 8 + kCachePadding;
-  if (b.size() < 16 + tail || std::memcmp(b.data(), kMagic, 8) != 0 ||
-      std::memcmp(b.data() + b.size() - tail, kTrailer, 8) != 0) {
-    return corrupt("not a cache file or truncated");
-  }
-  idx->end_ = b.data() + b.size();
-  Reader rd{b.data() + 8, b.data() + b.size() - tail};
+  auto index = IndexReader(b);
+  if (!index.ok()) return corrupt(index.status().message());
+  Reader rd = *index;
+  const uint64_t index_offset = static_cast<uint64_t>(rd.p - 8 - b.data());
   uint32_t version = rd.U32();
   if (version != kCacheVersion) return corrupt("unsupported version " + std::to_string(version));
   if (rd.Str() != key) return corrupt("stale (key mismatch)");
-  uint64_t total = rd.U64();
+  uint64_t body_size = rd.U64();
   uint64_t n = rd.U64();
   uint64_t dir_size = rd.U64();
   uint32_t dir_crc = rd.U32();
-  if (!rd.ok || total != b.size()) return corrupt("truncated (size differs from its header)");
-  if (dir_size > static_cast<uint64_t>(rd.end - rd.p)) return corrupt("corrupt");
-  const char* blob = rd.p + dir_size;
-  if (Crc32(std::string_view(rd.p, dir_size)) != dir_crc) return corrupt("corrupt directory");
-  const uint64_t blob_size = static_cast<uint64_t>(rd.end - blob);
-  Reader dr{rd.p, blob};
+  if (!rd.ok || body_size + kCachePadding != index_offset) return corrupt("corrupt header");
+  if (dir_size > static_cast<uint64_t>(rd.end - rd.p)) return corrupt("corrupt header");
+  std::string_view dir(rd.p, dir_size);
+  if (Crc32(dir) != dir_crc) return corrupt("corrupt directory");
+  rd.p += dir_size;
+  uint64_t refs_size = rd.U64();
+  if (!rd.ok || refs_size != static_cast<uint64_t>(rd.end - rd.p)) return corrupt("corrupt refs");
+  const char* refs = rd.p;
+  idx->body_ = b.substr(0, body_size);
+  idx->end_ = b.data() + index_offset;  // the padding after the body is readable
+  Reader dr{dir.data(), dir.data() + dir.size()};
   idx->blocks_.reserve(n);
+  std::string_view prev_name;
+  uint64_t prev_off = 0;
+  uint32_t prev_count = 0;
+  // A name's refs end where the next name's begin (the last ones at the end of the table).
+  auto close_prev = [&](uint64_t end_off) -> bool {
+    if (prev_name.empty()) return true;
+    if (end_off < prev_off || end_off > refs_size || end_off - prev_off != 24ull * prev_count) {
+      return false;
+    }
+    idx->blocks_[prev_name].refs = std::string_view(refs + prev_off, end_off - prev_off);
+    return true;
+  };
   for (uint64_t i = 0; i < n && dr.ok; ++i) {
     std::string_view name = dr.Str();
     uint32_t count = dr.U32();
     uint64_t off = dr.U64();
-    uint64_t len = dr.U64();
     uint32_t crc = dr.U32();
-    if (!dr.ok || off > blob_size || len > blob_size - off) return corrupt("corrupt directory");
-    idx->blocks_[name] = Block{std::string_view(blob + off, len), count, crc};
+    if (!dr.ok || name.empty() || !close_prev(off)) return corrupt("corrupt directory");
+    idx->blocks_[name] = Block{{}, count, crc};
     idx->record_count_ += count;
+    prev_name = name;
+    prev_off = off;
+    prev_count = count;
   }
-  if (!dr.ok || dr.p != blob) return corrupt("corrupt directory");
+  if (!dr.ok || dr.p != dir.data() + dir.size() || !close_prev(refs_size)) {
+    return corrupt("corrupt directory");
+  }
   return idx;
 }
 

@@ -37,6 +37,12 @@ class SubdirIndex {
   // `name` are skipped with a warning on `reporter`.
   static Result<std::unique_ptr<SubdirIndex>> FromJson(std::string json, Origin origin,
                                                        Reporter& reporter);
+  // Same, over bytes owned by `owner` (e.g. a mapping of the file the body was downloaded to)
+  // that stay valid while the index lives; [json.data(), json.data() + capacity) must be
+  // readable, with capacity >= json.size() + 64 (simdjson's padding).
+  static Result<std::unique_ptr<SubdirIndex>> FromJsonView(std::shared_ptr<const void> owner,
+                                                           std::string_view json, size_t capacity,
+                                                           Origin origin, Reporter& reporter);
 
   // Loads an index saved by SerializeCache. `key` must equal the key it was saved with
   // (URL + validators); a mismatch, wrong version or corrupt file is an error (the caller then
@@ -50,15 +56,18 @@ class SubdirIndex {
   static Result<std::unique_ptr<SubdirIndex>> FromCacheView(std::shared_ptr<const void> owner,
                                                             std::string_view bytes, Origin origin,
                                                             std::string_view key);
-  // The binary cache form (format version kCacheVersion) tagged with `key`.
+  // The binary cache form (format version kCacheVersion) tagged with `key`: the repodata
+  // document itself, 64 zero bytes, then the index (name directory + record references).
   std::string SerializeCache(std::string_view key) const;
-  // Same bytes, handed to `write` in order as batches of at most ~1,026 pieces that point into
-  // the index's own record texts (valid only during the call): a writer can writev(2) them with
-  // no copy of the cache in memory. Stops at and returns the first error `write` returns.
-  Status SerializeCacheTo(
-      std::string_view key,
-      const std::function<Status(const std::vector<std::string_view>&)>& write) const;
-  static constexpr uint32_t kCacheVersion = 4;
+  // Same bytes, handed to `write` in order as batches of pieces that point into the index's own
+  // memory (valid only during the call), so a writer can writev(2) them with no copy.
+  // Stops at and returns the first error `write` returns.
+  using PieceWriter = std::function<Status(const std::vector<std::string_view>&)>;
+  Status SerializeCacheTo(std::string_view key, const PieceWriter& write) const;
+  // Only the part after the document and its 64 bytes of padding (for a writer that already
+  // has the document in the file, e.g. downloaded straight into it).
+  Status SerializeIndexTo(std::string_view key, const PieceWriter& write) const;
+  static constexpr uint32_t kCacheVersion = 5;
   // The key a cache file was saved with, after checking magic and version only (cheap: reads
   // the header). Used to revalidate with the validators the cache was made from.
   static Result<std::string> CacheKeyOf(std::string_view bytes);
@@ -89,11 +98,13 @@ class SubdirIndex {
   };
   SubdirIndex() = default;
 
-  struct Block {  // a name's records in a cache file, split on demand
-    std::string_view bytes;
+  struct Block {  // a name's record references in a cache file, read on demand
+    std::string_view refs;
     uint32_t count;
     uint32_t crc32;
   };
+  static Result<std::unique_ptr<SubdirIndex>> Index(std::unique_ptr<SubdirIndex> idx,
+                                                    Origin origin, Reporter& reporter);
   // The raw records of `name`; false if its cache block is damaged (crc32 mismatch).
   bool RawRecords(std::string_view name, std::vector<Raw>* out) const;
   // The index that replaced this one after a damaged block, or null.
@@ -103,6 +114,7 @@ class SubdirIndex {
   }
 
   Origin origin_;
+  std::string_view body_;  // the repodata document
   std::string bytes_;  // owns what the views point into (+ simdjson padding), or:
   std::shared_ptr<const void> owner_;  // keeps a mapping alive
   const char* end_ = nullptr;  // end of readable bytes (for simdjson's padding)
