@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -42,6 +43,23 @@ bool EndsWith(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// The process umask, read without changing it (umask(2) would race with other threads creating
+// files): from /proc/self/status ("Umask:\t0022"). -1 if unknown.
+int CurrentUmask() {
+  int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* p = std::strstr(buf, "\nUmask:");
+  if (!p) return -1;
+  char* end = nullptr;
+  long v = std::strtol(p + 7, &end, 8);
+  return end == p + 7 || v < 0 || v > 0777 ? -1 : static_cast<int>(v);
+}
+
 struct FileRecord {
   uint64_t size = 0;
   std::string sha256;
@@ -63,6 +81,7 @@ class Extractor {
     root_fd_ = ::open(dest_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (root_fd_ < 0) return ErrnoStatus("opening", dest_);
     buf_.resize(1 << 18);
+    umask_ = CurrentUmask();
     return Status::Ok();
   }
 
@@ -149,8 +168,14 @@ class Extractor {
     int dfd = -1;
     std::string leaf;
     FERRY_RETURN_IF_ERROR(ParentDir(raw_name, path, &dfd, &leaf));
-    FERRY_RETURN_IF_ERROR(Clear(raw_name, dfd, leaf));
-    int fd = ::openat(dfd, leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    // The destination starts empty, so only a path this archive already wrote (or a directory it
+    // made) can be in the way: try the exclusive create first, Clear and retry on EEXIST.
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = ::openat(dfd, leaf.c_str(), flags, mode);
+    if (fd < 0 && errno == EEXIST) {
+      FERRY_RETURN_IF_ERROR(Clear(raw_name, dfd, leaf));
+      fd = ::openat(dfd, leaf.c_str(), flags, mode);
+    }
     if (fd < 0) return Err(raw_name, std::string("create: ") + std::strerror(errno));
     Hasher h;
     uint64_t total = 0;
@@ -178,7 +203,8 @@ class Extractor {
       }
       if (!st.ok()) break;
     }
-    if (st.ok() && ::fchmod(fd, mode) != 0)  // umask must not strip the package's modes
+    // The umask must not strip the package's modes: chmod unless it provably did not.
+    if (st.ok() && (umask_ < 0 || (mode & umask_) != 0) && ::fchmod(fd, mode) != 0)
       st = Err(raw_name, std::string("chmod: ") + std::strerror(errno));
     ::close(fd);
     if (!st.ok()) return st;
@@ -346,6 +372,7 @@ class Extractor {
   int root_fd_ = -1;
   std::unordered_map<std::string, int> dir_cache_;
   std::vector<char> buf_;
+  int umask_ = -1;  // the process umask when extraction began (-1: unknown, always chmod)
   std::map<std::string, FileRecord> files_;
   std::map<std::string, std::string> links_;
 };

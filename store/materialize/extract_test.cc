@@ -193,6 +193,39 @@ TEST_CASE("ExtractPackage refuses hostile archives and writes nothing outside", 
   }
 }
 
+TEST_CASE("ExtractPackage: repeated entries, the last wins; a file never replaces a directory",
+          "[extract]") {
+  TempDir t;
+  std::string a = BuildEvil(t / "dup-1-0.tar.bz2", "tar.bz2",
+                            {Info(), File("info/files", "lib/f\nlib/g\n"),
+                             File("lib/f", "first"), Link("lib/g", "f"),
+                             File("lib/f", "second"), File("lib/g", "regular now")});
+  Status st = ExtractPackage(a, "dup-1-0.tar.bz2", t / "d");
+  INFO(st.message());
+  REQUIRE(st.ok());
+  CHECK(ReadFile(t / "d/lib/f") == "second");
+  CHECK_FALSE(fs::is_symlink(t / "d/lib/g"));
+  CHECK(ReadFile(t / "d/lib/g") == "regular now");
+  std::string b = BuildEvil(t / "dir-1-0.tar.bz2", "tar.bz2",
+                            {Info(), File("info/files", "lib/sub/x\n"), File("lib/sub/x"),
+                             File("lib/sub", "not a dir")});
+  Status st2 = ExtractPackage(b, "dir-1-0.tar.bz2", t / "e");
+  REQUIRE_FALSE(st2.ok());
+  CHECK(st2.message().find("replaces a directory") != std::string::npos);
+}
+
+TEST_CASE("ExtractPackage keeps the package's modes under a restrictive umask", "[extract]") {
+  TempDir t;
+  std::string pkg = BuildCondaPackage(t.path, SampleSpec(".conda"));
+  mode_t old = ::umask(077);
+  Status st = ExtractPackage(pkg, fs::path(pkg).filename(), t / "x");
+  ::umask(old);
+  REQUIRE(st.ok());
+  struct stat sb;
+  REQUIRE(::stat((t / "x/bin/tool").c_str(), &sb) == 0);
+  CHECK((sb.st_mode & 0777) == 0755);
+}
+
 TEST_CASE("ExtractPackage rejects corrupt archives and unknown formats", "[extract]") {
   TempDir t;
   WriteFile(t / "junk-1-0.conda", "this is not a zip");
