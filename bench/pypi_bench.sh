@@ -80,9 +80,10 @@ bash "$NGINX" start "$WORK/nginx-scale" 0 "$SCALE_DIR/pypi" >/dev/null
 CHANNEL_URL=""
 if [[ $MODE == cli ]]; then
   # `--python 3.11` makes the CLI resolve python from a conda channel first (SPEC §2: conda
-  # chooses python): give it the small fixture channel, which has python 3.11.2 — its
-  # repodata.json only (records, no packages): ferry 79f41b4 reports "truncated zstd data" for
-  # that channel's valid repodata.json.zst.
+  # chooses python; the request goes through resolver/mixed/: conda first, then PyPI): give it
+  # the small fixture channel, which has python 3.11.2 — its repodata.json only (records, no
+  # packages; the JSON-only copy dates from a .zst decoding bug fixed in b858174 and keeps the
+  # figures comparable with the earlier ones).
   for sub in linux-64 noarch; do
     mkdir -p "$WORK/channel/$sub"
     cp "$FIXTURE_PYPI/../channel/$sub/repodata.json" "$WORK/channel/$sub/"
