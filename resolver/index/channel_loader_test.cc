@@ -260,3 +260,37 @@ TEST_CASE("channel loader: a truncated .zst download is an error and leaves no c
   CHECK(idx.status().message().find("corrupt zstd data") != std::string::npos);
   CHECK(CacheFiles(fs, cache).empty());
 }
+
+TEST_CASE("channel loader: a big subdir's cache (index made in two parallel halves) reads back") {
+  PosixFileSystem fs;
+  ConditionalHttp http;
+  std::string body = "{\"packages.conda\":{";
+  for (int n = 0; n < 3000; ++n) {
+    for (int v = 0; v < 8; ++v) {
+      if (n + v > 0) body += ",";
+      body += Rec("pkg" + std::to_string(n), std::to_string(v) + ".0");
+    }
+  }
+  body += "}}";
+  http.files["http://127.0.0.1:1/big/linux-64/repodata.json"] = {body, "\"b\""};
+  std::string cache = TempDir();
+  auto cold = LoadSubdir("http://127.0.0.1:1/big", "linux-64", http, fs, cache, NullReporter());
+  REQUIRE(cold.ok());
+  CHECK((*cold)->record_count() == 24000);
+  LoadStats stats;
+  RecordingReporter reporter;
+  auto warm =
+      LoadSubdir("http://127.0.0.1:1/big", "linux-64", http, fs, cache, reporter, &stats);
+  REQUIRE(warm.ok());
+  CHECK(stats.from_parsed_cache);
+  CHECK((*warm)->record_count() == 24000);
+  CHECK((*warm)->name_count() == 3000);
+  for (std::string name : {"pkg0", "pkg1499", "pkg1500", "pkg2999"}) {
+    auto a = (*cold)->Records(name, reporter);
+    auto b = (*warm)->Records(name, reporter);
+    REQUIRE(b.size() == 8);
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].fn == b[i].fn);
+  }
+  CHECK(reporter.warnings.empty());
+}

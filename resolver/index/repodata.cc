@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <future>
 
 namespace ferry::resolver {
 namespace {
@@ -427,26 +428,62 @@ Status SubdirIndex::SerializeIndexTo(
   for (const auto& [n, recs] : by_name_) names.push_back(n);
   for (const auto& [n, b] : blocks_) names.push_back(n);
   std::sort(names.begin(), names.end());
-  std::string dir;
-  std::string refs;
-  refs.reserve(24 * record_count_ + 16);
-  std::vector<Raw> raws;
+  // The references and checksums of each name depend only on the name's records, so they are
+  // computed in two halves in parallel (checksumming reads the whole document: ~40% of making
+  // the index on a cold load); then the directory is laid out in order.
+  struct Part {
+    std::string refs;
+    std::vector<std::pair<uint32_t, uint32_t>> count_crc;  // per name
+    bool ok = true;
+    std::string bad_name;
+  };
   const char* base = body_.data();
-  for (std::string_view name : names) {
-    if (!RawRecords(name, &raws)) return Status::User("damaged records of " + std::string(name));
-    const size_t start = refs.size();
-    for (const Raw& r : raws) {
-      PutU64(&refs, static_cast<uint64_t>(r.filename.data() - base));
-      PutU32(&refs, static_cast<uint32_t>(r.filename.size()));
-      PutU64(&refs, static_cast<uint64_t>(r.json.data() - base));
-      PutU32(&refs, static_cast<uint32_t>(r.json.size()));
+  auto make_part = [&](size_t from, size_t to) {
+    Part part;
+    part.count_crc.reserve(to - from);
+    std::vector<Raw> raws;
+    for (size_t i = from; i < to; ++i) {
+      if (!RawRecords(names[i], &raws)) {
+        part.ok = false;
+        part.bad_name = names[i];
+        return part;
+      }
+      const size_t start = part.refs.size();
+      for (const Raw& r : raws) {
+        PutU64(&part.refs, static_cast<uint64_t>(r.filename.data() - base));
+        PutU32(&part.refs, static_cast<uint32_t>(r.filename.size()));
+        PutU64(&part.refs, static_cast<uint64_t>(r.json.data() - base));
+        PutU32(&part.refs, static_cast<uint32_t>(r.json.size()));
+      }
+      uint32_t crc = Crc32c(0, std::string_view(part.refs).substr(start));
+      for (const Raw& r : raws) crc = Crc32c(Crc32c(crc, r.filename), r.json);
+      part.count_crc.emplace_back(static_cast<uint32_t>(raws.size()), crc);
     }
-    uint32_t crc = Crc32c(0, std::string_view(refs).substr(start));
-    for (const Raw& r : raws) crc = Crc32c(Crc32c(crc, r.filename), r.json);
-    PutStr(&dir, name);
-    PutU32(&dir, static_cast<uint32_t>(raws.size()));
-    PutU64(&dir, start);
-    PutU32(&dir, crc);
+    return part;
+  };
+  std::vector<Part> parts;
+  const size_t mid = names.size() / 2;
+  if (record_count_ > 20000) {
+    auto second = std::async(std::launch::async, make_part, mid, names.size());
+    parts.push_back(make_part(0, mid));
+    parts.push_back(second.get());
+  } else {
+    parts.push_back(make_part(0, names.size()));
+  }
+  std::string dir;
+  uint64_t refs_total = 0;
+  size_t i = 0;
+  for (const Part& part : parts) {
+    if (!part.ok) return Status::User("damaged records of " + part.bad_name);
+    uint64_t off = refs_total;
+    for (const auto& [count, crc] : part.count_crc) {
+      PutStr(&dir, names[i++]);
+      PutU32(&dir, count);
+      PutU64(&dir, off);
+      PutU32(&dir, crc);
+      off += 24ull * count;
+    }
+    refs_total += part.refs.size();
   }
   const uint64_t index_offset = body_.size() + kCachePadding;
   std::string header;
@@ -458,13 +495,16 @@ Status SubdirIndex::SerializeIndexTo(
   PutU64(&header, dir.size());
   PutU32(&header, Crc32(dir));
   std::string refs_size;
-  PutU64(&refs_size, refs.size());
-  const uint64_t file_size = index_offset + header.size() + dir.size() + 8 + refs.size() + 24;
+  PutU64(&refs_size, refs_total);
+  const uint64_t file_size = index_offset + header.size() + dir.size() + 8 + refs_total + 24;
   std::string footer;
   PutU64(&footer, index_offset);
   PutU64(&footer, file_size);
   footer.append(kTrailer, 8);
-  return write({header, dir, refs_size, refs, footer});
+  std::vector<std::string_view> pieces = {header, dir, refs_size};
+  for (const Part& part : parts) pieces.push_back(part.refs);
+  pieces.push_back(footer);
+  return write(pieces);
 }
 
 namespace {
