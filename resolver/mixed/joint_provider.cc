@@ -52,9 +52,9 @@ JointProvider::JointProvider(CondaProvider& conda, const pypi::PypiRequest& base
                              pypi::IndexClient& index, pypi::WheelMetadataFetcher& metadata)
     : conda_(conda), base_(base), index_(index), metadata_(metadata) {}
 
-Status JointProvider::AddPython(const std::string& version) {
+Status JointProvider::AddPython(const std::string& minor, const std::string& version) {
   Sub sub;
-  sub.python = version;
+  sub.python = minor;
   sub.request = std::make_unique<pypi::PypiRequest>(base_);
   sub.request->python_version = version;
   sub.request->provided.clear();
@@ -63,8 +63,9 @@ Status JointProvider::AddPython(const std::string& version) {
                          pypi::PypiProvider::Create(*sub.request, index_, metadata_));
   sub.provider->set_provided_lookup(
       [this](const std::string& dist) { return ProvidersOf(dist); });
-  FERRY_ASSIGN_OR_RETURN(sub.python_vs, AddCondaSpec("python ==" + version));
-  python_versions_.push_back(version);
+  FERRY_ASSIGN_OR_RETURN(sub.python_vs, AddCondaSpec("python " + minor + ".*"));
+  python_versions_.push_back(minor);
+  python_full_.push_back(version);
   subs_.push_back(std::move(sub));
   return Status();
 }

@@ -3,16 +3,18 @@
 //
 // Model. Joint ids are dense and assigned on first sight; each maps back to one side:
 //   - conda: the CondaProvider's names, records and match specs, unchanged;
-//   - pypi(V): one PypiProvider per python version V the conda side may choose (the python
-//     records allowed by the conda specs, one per distinct version, conda's preference order).
-//     Wheel choice (cp tags, Requires-Python) and markers depend on the python version, so each
-//     V has its own provider, names and candidates ("numpy (PyPI, python 3.11.2)"); page and
-//     metadata fetches are shared through the one IndexClient and WheelMetadataFetcher;
+//   - pypi(V): one PypiProvider per python minor V (X.Y) the conda side may choose (the python
+//     records allowed by the conda specs, conda's preference order), evaluated for the preferred
+//     X.Y.Z of that minor. Wheel choice (cp tags, Requires-Python) and markers depend on the
+//     python, so each V has its own provider, names and candidates ("numpy (PyPI, python
+//     3.11)"); page and metadata fetches are shared through the one IndexClient and
+//     WheelMetadataFetcher;
 //   - selectors: one name per requested PyPI requirement, with one candidate per V. The
-//     candidate for V requires the conda record "python ==V" and the requirement in pypi(V)
-//     (if its marker applies to V). Choosing V for one requirement thus fixes python, and all
+//     candidate for V requires conda "python X.Y.*" and the requirement in pypi(V) (if its
+//     marker applies to V). Choosing V for one requirement thus fixes the python minor, and all
 //     PyPI packages of the solution come from one pypi(V); a wrong V fails on the python clause
-//     before any of its metadata is fetched.
+//     before any of its metadata is fetched. (When conda then picks another X.Y.Z than the one
+//     pypi(V) assumed, ResolveMixed re-resolves the PyPI side for the exact version.)
 // Conda-provided distributions: in pypi(V), a project's candidates start with the conda records
 // that install the distribution (records whose `purls` name pkg:pypi/<dist>; records without
 // PyPI purls by normalized name), each requiring exactly that conda record; its wheels follow.
@@ -53,9 +55,12 @@ class JointProvider : public solve::DependencyProvider {
   JointProvider(CondaProvider& conda, const pypi::PypiRequest& base, pypi::IndexClient& index,
                 pypi::WheelMetadataFetcher& metadata);
 
-  // Adds pypi(V) for each python version (best first). kUser if V is not a valid target.
-  Status AddPython(const std::string& version);
-  const std::vector<std::string>& pythons() const { return python_versions_; }
+  // Adds pypi(X.Y) for a python minor (call best first): its selectors require conda
+  // "python X.Y.*"; wheels, Requires-Python and markers are evaluated for `version` (the
+  // preferred X.Y.Z of the channels). kUser if it is not a valid target.
+  Status AddPython(const std::string& minor, const std::string& version);
+  const std::vector<std::string>& pythons() const { return python_versions_; }  // minors
+  const std::string& python_full(int i) const { return python_full_[i]; }
 
   // Records the purls of the conda records materialized so far (call after a conda-only solve
   // on the same CondaProvider, so the request's conda closure is known).
@@ -115,7 +120,7 @@ class JointProvider : public solve::DependencyProvider {
     std::string python;
     std::unique_ptr<pypi::PypiRequest> request;
     std::unique_ptr<pypi::PypiProvider> provider;
-    solve::VersionSetId python_vs;  // joint: conda "python ==V"
+    solve::VersionSetId python_vs;  // joint: conda "python X.Y.*"
   };
   struct Selector {
     std::string text;
@@ -135,6 +140,7 @@ class JointProvider : public solve::DependencyProvider {
   pypi::IndexClient& index_;
   pypi::WheelMetadataFetcher& metadata_;
   std::vector<std::string> python_versions_;
+  std::vector<std::string> python_full_;
   std::vector<Sub> subs_;
   std::vector<Selector> selectors_;
 

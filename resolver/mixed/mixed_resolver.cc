@@ -1,5 +1,6 @@
 #include "resolver/mixed/mixed_resolver.h"
 
+#include <algorithm>
 #include <future>
 
 #include "resolver/conda_provider.h"
@@ -111,9 +112,25 @@ std::string Indent(std::string text) {
   return out;
 }
 
-// The python versions the conda specs allow, in conda's preference order, one per version.
-Result<std::vector<std::string>> AllowedPythons(CondaProvider& conda,
-                                                const std::vector<std::string>& specs_in) {
+std::string Minor(const std::string& version) {
+  size_t dot = version.find('.');
+  if (dot == std::string::npos) return version;
+  size_t second = version.find('.', dot + 1);
+  return second == std::string::npos ? version : version.substr(0, second);
+}
+
+// The PyPI distributions `r` installs: its pkg:pypi purls, else its normalized name.
+std::vector<std::string> ProvidedBy(const specs::PackageRecord& r) {
+  std::vector<std::string> dists = PypiPurlNames(r);
+  // (The interpreter is not a PyPI distribution, whatever its name.)
+  if (dists.empty() && r.name != "python") dists.push_back(specs::NormalizeName(r.name));
+  return dists;
+}
+
+// The python minors the conda specs allow, in conda's preference order, each with its
+// preferred X.Y.Z.
+Result<std::vector<std::pair<std::string, std::string>>> AllowedPythons(
+    CondaProvider& conda, const std::vector<std::string>& specs_in) {
   std::vector<specs::MatchSpec> python_specs;
   for (const auto& s : specs_in) {
     auto ms = specs::MatchSpec::Parse(s);
@@ -121,13 +138,14 @@ Result<std::vector<std::string>> AllowedPythons(CondaProvider& conda,
   }
   FERRY_ASSIGN_OR_RETURN(solve::VersionSetId any_python, conda.AddRequestedSpec("python"));
   const solve::Candidates pythons = conda.GetCandidates(conda.VersionSetName(any_python));
-  std::vector<std::string> out;
+  std::vector<std::pair<std::string, std::string>> out;
   for (solve::SolvableId s : pythons.solvables) {
     const specs::PackageRecord& r = conda.Record(s);
     bool ok = true;
     for (const auto& ms : python_specs) ok = ok && ms.Matches(r);
     std::string v = r.version.str();
-    if (ok && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+    bool seen = std::any_of(out.begin(), out.end(), [&](const auto& p) { return p.first == Minor(v); });
+    if (ok && !seen) out.emplace_back(Minor(v), v);
   }
   return out;
 }
@@ -143,10 +161,10 @@ Result<MixedResolution> SolveJointly(const RequirementSet& req, const MixedOptio
   JointProvider joint(conda, base, index, metadata);
   std::vector<std::string> specs_in = CondaSpecs(req);
 
-  FERRY_ASSIGN_OR_RETURN(std::vector<std::string> pythons, AllowedPythons(conda, specs_in));
-  for (const auto& v : pythons) {
-    if (Status st = joint.AddPython(v); !st.ok())
-      reporter.Warn("python " + v + " from the channels is skipped for PyPI: " + st.message());
+  FERRY_ASSIGN_OR_RETURN(auto pythons, AllowedPythons(conda, specs_in));
+  for (const auto& [minor, full] : pythons) {
+    if (Status st = joint.AddPython(minor, full); !st.ok())
+      reporter.Warn("python " + full + " from the channels is skipped for PyPI: " + st.message());
   }
   joint.NoteCondaRecords();
 
@@ -177,6 +195,7 @@ Result<MixedResolution> SolveJointly(const RequirementSet& req, const MixedOptio
   }
   res.solved = true;
   int python_index = -1;
+  std::map<std::string, std::string> provided;  // by the conda records of the answer
   for (solve::SolvableId s : outcome.solution) {
     switch (joint.side(s)) {
       case JointProvider::Side::kConda: {
@@ -184,6 +203,7 @@ Result<MixedResolution> SolveJointly(const RequirementSet& req, const MixedOptio
         if (conda.IsVirtual(l)) break;
         res.packages.push_back(ToLocked(conda.Record(l)));
         if (conda.Record(l).name == "python") res.python = conda.Record(l).version.str();
+        for (const auto& d : ProvidedBy(conda.Record(l))) provided[d] = conda.Record(l).version.str();
         break;
       }
       case JointProvider::Side::kPypi: {
@@ -199,6 +219,26 @@ Result<MixedResolution> SolveJointly(const RequirementSet& req, const MixedOptio
       case JointProvider::Side::kSelector:
         break;
     }
+  }
+  if (python_index >= 0 && joint.python_full(python_index) != res.python) {
+    // pypi(X.Y) assumed another X.Y.Z than conda chose: resolve the PyPI side again for the
+    // exact version, next to the conda records of the answer (Requires-Python or markers on
+    // the micro version are rare; this keeps them exact).
+    pypi::PypiRequest p = base;
+    p.python_version = res.python;
+    p.provided = provided;
+    FERRY_ASSIGN_OR_RETURN(pypi::PypiResolution exact,
+                           pypi::ResolvePypi(p, index, metadata, reporter));
+    if (!exact.solved) {
+      res.solved = false;
+      res.packages.clear();
+      res.explanation = "solved jointly, conda chose python " + res.python +
+                        ", for which the PyPI requirements cannot be resolved:\n" +
+                        exact.explanation;
+      return res;
+    }
+    std::erase_if(res.packages, [](const LockedPackage& pk) { return pk.kind == PackageKind::kPypi; });
+    for (auto& pk : exact.packages) res.packages.push_back(std::move(pk));
   }
   SortPackages(res.packages);
   reporter.Info("mixed: joint solve, python " + res.python + ", " +
@@ -244,10 +284,7 @@ Result<MixedResolution> ResolveMixed(const RequirementSet& req, const MixedOptio
     const specs::PackageRecord& r = conda.Record(s);
     conda_packages.push_back(ToLocked(r));
     if (r.name == "python") res.python = r.version.str();
-    std::vector<std::string> dists = PypiPurlNames(r);
-    // (The interpreter is not a PyPI distribution, whatever its name.)
-    if (dists.empty() && r.name != "python") dists.push_back(specs::NormalizeName(r.name));
-    for (const auto& d : dists) provided[d] = r.version.str();
+    for (const auto& d : ProvidedBy(r)) provided[d] = r.version.str();
   }
   if (req.pypi.empty()) {
     res.solved = true;
@@ -278,11 +315,11 @@ Result<MixedResolution> ResolveMixed(const RequirementSet& req, const MixedOptio
     }
   }
 
-  // 3. Jointly — unless it cannot change the answer: one python version only, and no
+  // 3. Jointly — unless it cannot change the answer: one python minor only, and no
   // distribution provided by a conda package involved in the PyPI conflict.
   std::string conda_first_python = res.python;
   if (!options.skip_fast_path && !res.python.empty()) {
-    FERRY_ASSIGN_OR_RETURN(std::vector<std::string> pythons, AllowedPythons(conda, specs_in));
+    FERRY_ASSIGN_OR_RETURN(auto pythons, AllowedPythons(conda, specs_in));
     if (pythons.size() <= 1 &&
         fast_explanation.find("is installed by a conda package") == std::string::npos) {
       res.explanation = "the PyPI requirements cannot be resolved for python " + res.python +
