@@ -21,19 +21,12 @@ bool NamesPython(const std::string& spec) {
 
 }  // namespace
 
-Result<ResolveOutcome> ResolveConda(const RequirementSet& req, HttpClient& http, FileSystem& fs,
-                                    const std::string& cache_dir, Reporter& reporter,
-                                    const CondaResolveOptions& options) {
-  ResolveOutcome outcome;
-  FERRY_ASSIGN_OR_RETURN(specs::Platform platform, specs::ParsePlatform(req.platform));
+Result<std::vector<IndexedChannel>> LoadCondaChannels(const RequirementSet& req, HttpClient& http,
+                                                      FileSystem& fs, const std::string& cache_dir,
+                                                      Reporter& reporter, int* subdirs_from_cache) {
   if (req.channels.empty()) {
     return Status::User("no conda channels given (use --channel URL or FERRY_CHANNELS)");
   }
-  FERRY_ASSIGN_OR_RETURN(auto virtual_packages,
-                         specs::VirtualPackagesFor(platform, std::nullopt, req.virtual_overrides));
-
-  // Load every (channel, subdir) in parallel; the work is download + decompress + index.
-  auto t0 = std::chrono::steady_clock::now();
   std::vector<std::string> subdirs = {req.platform};
   if (req.platform != "noarch") subdirs.push_back("noarch");
   std::vector<IndexedChannel> channels(req.channels.size());
@@ -66,11 +59,50 @@ Result<ResolveOutcome> ResolveConda(const RequirementSet& req, HttpClient& http,
       if (first_error.ok()) first_error = r.status();
       continue;
     }
-    if (j->stats.from_parsed_cache) ++outcome.stats.subdirs_from_cache;
+    if (j->stats.from_parsed_cache && subdirs_from_cache) ++*subdirs_from_cache;
     channels[j->channel].subdirs.push_back(std::move(r).value());
   }
   reporter.EndPhase();
   if (!first_error.ok()) return first_error;
+  return channels;
+}
+
+LockedPackage LockedCondaPackage(const specs::PackageRecord& r) {
+  LockedPackage p;
+  p.kind = PackageKind::kConda;
+  p.name = r.name;
+  p.version = r.version.str();
+  p.build = r.build;
+  p.build_number = r.build_number;
+  p.subdir = r.subdir;
+  p.noarch = specs::NoarchName(r.noarch);
+  p.filename = r.fn;
+  p.url = r.url;
+  p.sha256 = r.sha256;
+  p.md5 = r.md5;
+  p.size = r.size;
+  p.depends = r.depends;
+  p.constrains = r.constrains;
+  p.channel = r.channel;
+  return p;
+}
+
+Result<ResolveOutcome> ResolveConda(const RequirementSet& req, HttpClient& http, FileSystem& fs,
+                                    const std::string& cache_dir, Reporter& reporter,
+                                    const CondaResolveOptions& options) {
+  ResolveOutcome outcome;
+  FERRY_ASSIGN_OR_RETURN(specs::Platform platform, specs::ParsePlatform(req.platform));
+  if (req.channels.empty()) {
+    return Status::User("no conda channels given (use --channel URL or FERRY_CHANNELS)");
+  }
+  FERRY_ASSIGN_OR_RETURN(auto virtual_packages,
+                         specs::VirtualPackagesFor(platform, std::nullopt, req.virtual_overrides));
+
+  // Load every (channel, subdir) in parallel; the work is download + decompress + index.
+  auto t0 = std::chrono::steady_clock::now();
+  FERRY_ASSIGN_OR_RETURN(
+      std::vector<IndexedChannel> channels,
+      LoadCondaChannels(req, http, fs, cache_dir, reporter, &outcome.stats.subdirs_from_cache));
   outcome.stats.load_seconds = Since(t0);
 
   auto t1 = std::chrono::steady_clock::now();
@@ -102,23 +134,7 @@ Result<ResolveOutcome> ResolveConda(const RequirementSet& req, HttpClient& http,
   outcome.solved = true;
   for (solve::SolvableId s : solved.solution) {
     if (provider.IsVirtual(s)) continue;
-    const specs::PackageRecord& r = provider.Record(s);
-    LockedPackage p;
-    p.kind = PackageKind::kConda;
-    p.name = r.name;
-    p.version = r.version.str();
-    p.build = r.build;
-    p.build_number = r.build_number;
-    p.subdir = r.subdir;
-    p.noarch = specs::NoarchName(r.noarch);
-    p.filename = r.fn;
-    p.url = r.url;
-    p.sha256 = r.sha256;
-    p.md5 = r.md5;
-    p.size = r.size;
-    p.depends = r.depends;
-    p.constrains = r.constrains;
-    p.channel = r.channel;
+    LockedPackage p = LockedCondaPackage(provider.Record(s));
     outcome.packages.push_back(std::move(p));
   }
   SortPackages(outcome.packages);

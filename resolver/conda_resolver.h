@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "resolver/conda_provider.h"
 #include "src/fs.h"
 #include "src/http.h"
 #include "src/lock/lock.h"
@@ -39,6 +40,18 @@ struct CondaResolveOptions {
   // them (then, as usual, the highest versions are preferred).
   std::map<std::string, std::string> preferred;
 };
+
+// Loads `req.channels` (priority order), subdirs `req.platform` + noarch, in parallel, with the
+// parsed caches under `cache_dir`, as ResolveConda does before solving (used by the mixed
+// resolver to build its own CondaProvider). Counts subdirs served from the parsed cache into
+// `*subdirs_from_cache` when given. Errors as ResolveConda's.
+Result<std::vector<IndexedChannel>> LoadCondaChannels(const RequirementSet& req, HttpClient& http,
+                                                      FileSystem& fs, const std::string& cache_dir,
+                                                      Reporter& reporter,
+                                                      int* subdirs_from_cache = nullptr);
+
+// The lock entry (kind conda) of a repodata record.
+LockedPackage LockedCondaPackage(const specs::PackageRecord& r);
 
 // Resolves `req.conda` against `req.channels` (priority order) for `req.platform`. If
 // `req.python` is set and no spec names python, "python <req.python>.*" is added.

@@ -1,10 +1,9 @@
 #include "resolver/mixed/mixed_resolver.h"
 
 #include <algorithm>
-#include <future>
 
 #include "resolver/conda_provider.h"
-#include "resolver/index/channel_loader.h"
+#include "resolver/conda_resolver.h"
 #include "resolver/mixed/joint_provider.h"
 #include "resolver/pypi/pypi_resolver.h"
 #include "resolver/solve/solver.h"
@@ -14,67 +13,6 @@
 
 namespace ferry::resolver::mixed {
 namespace {
-
-// Loads every (channel, subdir) in parallel (the same loading as ResolveConda).
-Result<std::vector<IndexedChannel>> LoadChannels(const RequirementSet& req, HttpClient& http,
-                                                 FileSystem& fs, const std::string& cache_dir,
-                                                 Reporter& reporter) {
-  if (req.channels.empty())
-    return Status::User("no conda channels given (use --channel URL or FERRY_CHANNELS)");
-  std::vector<std::string> subdirs = {req.platform};
-  if (req.platform != "noarch") subdirs.push_back("noarch");
-  std::vector<IndexedChannel> channels(req.channels.size());
-  struct Job {
-    size_t channel;
-    std::future<Result<std::unique_ptr<SubdirIndex>>> result;
-  };
-  std::vector<Job> jobs;
-  reporter.BeginPhase("loading channels", req.channels.size() * subdirs.size());
-  for (size_t c = 0; c < req.channels.size(); ++c) {
-    channels[c].url = NormalizeChannelUrl(req.channels[c]);
-    for (const auto& sd : subdirs) {
-      std::string url = channels[c].url;
-      jobs.push_back({c, std::async(std::launch::async, [&http, &fs, &cache_dir, &reporter, url,
-                                                         sd] {
-                        auto r = LoadSubdir(url, sd, http, fs, cache_dir, reporter);
-                        reporter.Advance(1);
-                        return r;
-                      })});
-    }
-  }
-  Status first_error;
-  for (auto& j : jobs) {
-    auto r = j.result.get();
-    if (!r.ok()) {
-      if (first_error.ok()) first_error = r.status();
-      continue;
-    }
-    channels[j.channel].subdirs.push_back(std::move(r).value());
-  }
-  reporter.EndPhase();
-  if (!first_error.ok()) return first_error;
-  return channels;
-}
-
-LockedPackage ToLocked(const specs::PackageRecord& r) {
-  LockedPackage p;
-  p.kind = PackageKind::kConda;
-  p.name = r.name;
-  p.version = r.version.str();
-  p.build = r.build;
-  p.build_number = r.build_number;
-  p.subdir = r.subdir;
-  p.noarch = specs::NoarchName(r.noarch);
-  p.filename = r.fn;
-  p.url = r.url;
-  p.sha256 = r.sha256;
-  p.md5 = r.md5;
-  p.size = r.size;
-  p.depends = r.depends;
-  p.constrains = r.constrains;
-  p.channel = r.channel;
-  return p;
-}
 
 // The conda specs of the request, with "python X.Y.*" when the request names a python that no
 // spec constrains (as ResolveConda does).
@@ -201,7 +139,7 @@ Result<MixedResolution> SolveJointly(const RequirementSet& req, const MixedOptio
       case JointProvider::Side::kConda: {
         solve::SolvableId l = joint.local(s);
         if (conda.IsVirtual(l)) break;
-        res.packages.push_back(ToLocked(conda.Record(l)));
+        res.packages.push_back(LockedCondaPackage(conda.Record(l)));
         if (conda.Record(l).name == "python") res.python = conda.Record(l).version.str();
         for (const auto& d : ProvidedBy(conda.Record(l))) provided[d] = conda.Record(l).version.str();
         break;
@@ -259,7 +197,7 @@ Result<MixedResolution> ResolveMixed(const RequirementSet& req, const MixedOptio
   FERRY_ASSIGN_OR_RETURN(auto virtual_packages,
                          specs::VirtualPackagesFor(platform, std::nullopt, req.virtual_overrides));
   FERRY_ASSIGN_OR_RETURN(std::vector<IndexedChannel> channels,
-                         LoadChannels(req, http, fs, repodata_cache_dir, reporter));
+                         LoadCondaChannels(req, http, fs, repodata_cache_dir, reporter));
   CondaProvider conda(&channels, virtual_packages, reporter);
   conda.set_target_platform(req.platform);
   conda.set_preferred(options.prefer_conda);
@@ -282,7 +220,7 @@ Result<MixedResolution> ResolveMixed(const RequirementSet& req, const MixedOptio
   for (solve::SolvableId s : conda_outcome.solution) {
     if (conda.IsVirtual(s)) continue;
     const specs::PackageRecord& r = conda.Record(s);
-    conda_packages.push_back(ToLocked(r));
+    conda_packages.push_back(LockedCondaPackage(r));
     if (r.name == "python") res.python = r.version.str();
     for (const auto& d : ProvidedBy(r)) provided[d] = r.version.str();
   }
