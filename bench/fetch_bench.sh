@@ -5,11 +5,14 @@
 #      vs `cp -al` of the same materialized tree (the physical limit of a hardlink farm);
 #   2. vs `pip install --no-index --find-links` of the same wheels into a fresh venv;
 #   3. `ferry run ENV -- true` on the warm environment.
-# usage: bench/fetch_bench.sh [BUILD_DIR]   (needs the `fixtures` target built in BUILD_DIR)
+# usage: bench/fetch_bench.sh BUILD_DIR   (a Release build; needs the `fixtures` target built in
+# BUILD_DIR). Env: RUNS, RUNS_RUN, RUNS_PIP (hyperfine runs), SKIP_PIP=1, BENCH_DIR.
+# Prints wall and CPU (user+sys) per measurement and the ratios (wall and CPU).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$SRC/build}
 FERRY=$B/cli/ferry; FX=$B/fixtures
+[[ -f $FX/channel/linux-64/repodata.json ]] || ninja -C "$B" fixtures >/dev/null
 T=${BENCH_DIR:-$(mktemp -d /tmp/ferry-fetch-bench.XXXXXX)}
 mkdir -p $T; export FERRY_HOME=$T/home; unset FERRY_STORE
 /usr/bin/python3 $SRC/bench/fetch_bench_wheels.py $T/wheels 20 1000
@@ -42,13 +45,19 @@ import json, sys
 m = {}
 for f in sys.argv[1:4]:
     for r in json.load(open(f))["results"]:
-        m[r["command"]] = (r["mean"], r["stddev"], r["min"])
-fetch, cpal = m["ferry fetch (warm)"][0], m["cp -al"][0]
-pip = m["pip install --no-index --find-links"][0]
-print("\n| measurement | mean | min |\n|---|---|---|")
-for k, (mean, sd, mn) in m.items():
-    print("| %s | %.1f ms ± %.1f | %.1f ms |" % (k, mean * 1e3, sd * 1e3, mn * 1e3))
-print("\nfiles=%s  warm fetch / cp -al = %.2fx (target <= 2x)  pip / warm fetch = %.1fx (target >= 20x)"
-      % (sys.argv[4], fetch / cpal, pip / fetch if pip else float("nan")))
-print("ferry run ENV -- true: %.1f ms mean (target < 50 ms)" % (m["ferry run ENV -- true"][0] * 1e3))
+        m[r["command"]] = (r["mean"], r["stddev"], r["min"], r.get("user", 0) + r.get("system", 0))
+fetch, cpal = m["ferry fetch (warm)"], m["cp -al"]
+pip = m["pip install --no-index --find-links"]
+print("\n| measurement | wall mean | wall min | CPU mean (user+sys) |\n|---|---|---|---|")
+for k, (mean, sd, mn, cpu) in m.items():
+    print("| %s | %.1f ms ± %.1f | %.1f ms | %.1f ms |" % (k, mean * 1e3, sd * 1e3, mn * 1e3, cpu * 1e3))
+print("\nfiles=%s" % sys.argv[4])
+print("warm fetch / cp -al: wall %.2fx (min %.2fx), CPU %.2fx   (target <= 2x)"
+      % (fetch[0] / cpal[0], fetch[2] / cpal[2], fetch[3] / cpal[3]))
+if pip[0]:
+    print("pip / warm fetch:    wall %.1fx, CPU %.1fx   (target >= 20x)"
+          % (pip[0] / fetch[0], pip[3] / fetch[3]))
+r = m["ferry run ENV -- true"]
+print("ferry run ENV -- true: wall %.1f ms mean, %.1f ms min, CPU %.1f ms   (target < 50 ms)"
+      % (r[0] * 1e3, r[2] * 1e3, r[3] * 1e3))
 PY

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -159,14 +160,22 @@ Result<std::string> FetchEnvironment(Context& ctx, const FetchOptions& opts, Fet
   // Prepare, pipelined: packages missing from the store are extracted by a small worker pool as
   // soon as their blobs are verified and published, while the other downloads continue.
   std::optional<store::ExtractPipeline> pipeline;
+  bool blobs_missing = false;  // a package to extract has no local blob yet
   auto start_pipeline = [&](const LockedEnvironment& e) {
     store::MaterializePlan plan = store::PlanMaterialize(
         e, [&](const LockedPackage& p) { return local->IsPackageExtracted(p.sha256); });
     std::vector<LockedPackage> todo;
     for (size_t i : plan.missing) todo.push_back(e.packages[i]);
-    pipeline.emplace(*local, todo, 0, &rep);
-    for (const auto& p : todo)  // blobs already local: extract at once
-      if (local->HasBlob(p.sha256)) pipeline->BlobReady(p.sha256);
+    int threads = 0;  // default: the pipeline's own choice
+    if (const char* t = std::getenv("FERRY_EXTRACT_THREADS")) threads = std::atoi(t);
+    pipeline.emplace(*local, todo, threads, &rep);
+    for (const auto& p : todo) {  // blobs already local: extract at once
+      if (local->HasBlob(p.sha256)) {
+        pipeline->BlobReady(p.sha256);
+      } else {
+        blobs_missing = true;
+      }
+    }
   };
   store::SyncOptions sync;
   sync.reporter = &rep;
@@ -193,9 +202,8 @@ Result<std::string> FetchEnvironment(Context& ctx, const FetchOptions& opts, Fet
   } else {
     if (env->platform.empty() || env->platform == HostPlatform()) start_pipeline(*env);
     // A lock: blobs from the remote store if it has this environment, else from the lock URLs.
-    bool all_local = true;
-    for (const auto& p : env->packages) all_local = all_local && local->HasBlob(p.sha256);
-    if (!all_local) {
+    // Only packages not yet extracted need their blob (a warm store downloads nothing).
+    if (blobs_missing) {
       bool pulled = false;
       if (remote) {
         store::TransferStats ts;
@@ -216,11 +224,16 @@ Result<std::string> FetchEnvironment(Context& ctx, const FetchOptions& opts, Fet
         st.blobs_downloaded = ts.blobs_transferred;
       }
     }
-    // Record the manifest so `cache prune` knows this environment references its blobs.
+    // Record the manifest so `cache prune` knows this environment references its blobs (once:
+    // an identical manifest is already recorded).
     store::EnvManifest m = store::MakeEnvManifest(*env);
-    std::vector<std::string> shas;
-    for (const auto& b : m.blobs) shas.push_back(b.sha256);
-    FERRY_RETURN_IF_ERROR(local->PutManifest(env_id, store::SerializeEnvManifest(m), shas));
+    std::string text = store::SerializeEnvManifest(m);
+    auto existing = local->GetManifest(env_id);
+    if (!existing.ok() || !*existing || **existing != text) {
+      std::vector<std::string> shas;
+      for (const auto& b : m.blobs) shas.push_back(b.sha256);
+      FERRY_RETURN_IF_ERROR(local->PutManifest(env_id, text, shas));
+    }
   }
   if (!env->platform.empty() && env->platform != HostPlatform())
     return Status::User("environment " + env_id.substr(0, 12) + " is for " + env->platform +

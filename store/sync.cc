@@ -325,13 +325,16 @@ Result<EnvManifest> Pull(const std::string& env_id, LocalStore& local, ObjectSto
                         "configured (set FERRY_STORE)");
   }
 
-  // Download in parallel; publish each blob as soon as its own bytes are verified, so the
-  // caller can extract it while the other downloads continue (SyncOptions::on_blob_ready).
+  // Download in parallel into temp files, each re-hashed. With on_blob_ready (pipelining), each
+  // blob is published as soon as its own bytes are verified, so the caller can extract it while
+  // the other downloads continue; without it, blobs are published only when all arrived intact.
+  const bool publish_each = static_cast<bool>(opts.on_blob_ready);
   uint64_t total = 0;
   for (const auto& b : missing) total += b.size;
   Reporter& rep = Rep(opts);
   rep.BeginPhase("downloading blobs", total);
-  std::atomic<uint64_t> published{0}, published_bytes{0};
+  std::vector<std::string> tmps(missing.size());  // verified, not yet published
+  std::atomic<uint64_t> published{0};
   Status s = ParallelFor(missing.size(), opts.parallelism, [&](size_t i) -> Status {
     const BlobRef& b = missing[i];
     std::string key = BlobKey(b.sha256);
@@ -342,23 +345,37 @@ Result<EnvManifest> Pull(const std::string& env_id, LocalStore& local, ObjectSto
     if (d.ok() && (::stat(tmp.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != b.size))
       d = Status::Integrity(remote->Describe() + "/" + key + ": size mismatch: expected " +
                             std::to_string(b.size) + " bytes");
-    if (d.ok()) d = local.AdoptVerifiedBlob(tmp, b.sha256, b.size);
+    if (d.ok() && publish_each) d = local.AdoptVerifiedBlob(tmp, b.sha256, b.size);
     if (!d.ok()) {
       ::unlink(tmp.c_str());
       return d;
     }
-    published++;
-    published_bytes += b.size;
     rep.Advance(b.size);
-    if (opts.on_blob_ready) opts.on_blob_ready(b.sha256);
+    if (publish_each) {
+      published++;
+      opts.on_blob_ready(b.sha256);
+    } else {
+      tmps[i] = std::move(tmp);
+    }
     return Status::Ok();
   });
   rep.EndPhase();
-  stats.bytes_transferred = published_bytes;
   if (!s.ok()) {
-    (void)local.RecordHits(0, published);
+    for (const auto& t : tmps)
+      if (!t.empty()) ::unlink(t.c_str());
+    if (published > 0) (void)local.RecordHits(0, published);
     return s;
   }
+  for (size_t i = 0; i < missing.size(); ++i) {
+    if (tmps[i].empty()) continue;
+    Status a = local.AdoptVerifiedBlob(tmps[i], missing[i].sha256, missing[i].size);
+    if (!a.ok()) {
+      for (size_t j = i; j < missing.size(); ++j)
+        if (!tmps[j].empty()) ::unlink(tmps[j].c_str());
+      return a;
+    }
+  }
+  for (const auto& b : missing) stats.bytes_transferred += b.size;
   stats.blobs_transferred = missing.size();
   std::vector<std::string> refs;
   for (const auto& b : manifest->blobs) refs.push_back(b.sha256);

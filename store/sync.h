@@ -30,7 +30,7 @@ struct SyncOptions {
   // Called with a blob's sha256 as soon as that blob is verified and published in the local
   // store (only for blobs this call transferred), from a transfer thread, while other transfers
   // continue: the materializer extracts it meanwhile (store/materialize/prepare.h). Must be
-  // thread-safe and return quickly.
+  // thread-safe and return quickly. Setting it also makes Pull publish blob by blob (see Pull).
   std::function<void(const std::string& sha256)> on_blob_ready;
   // Pull only: called once with the validated manifest before any blob is downloaded, on the
   // calling thread (e.g. to plan which packages to extract as their blobs arrive).
@@ -67,11 +67,13 @@ Result<TransferStats> Push(const std::vector<LockedEnvironment>& envs, LocalStor
 // Makes environment `env_id` complete in the local store: its manifest and every blob. Uses the
 // local manifest if there is a valid one, else downloads v1/envs/<env-id>.json (validated:
 // kIntegrity if corrupt or for another env). Missing blobs are downloaded in parallel into
-// temp files and re-hashed; each blob is published (and opts.on_blob_ready called) as soon as
-// its own bytes are verified, so extraction can overlap the other downloads. A mismatch is
-// kIntegrity: that blob is never published, no temp file is left, and the manifest is not
-// recorded (blobs already verified stay in the store, unreferenced, until pruned). Serialized
-// per env across processes (LockEnv): concurrent pulls of one env download once and all succeed.
+// temp files and re-hashed. Without opts.on_blob_ready, only when ALL arrived intact are they
+// published and the manifest recorded: any mismatch is kIntegrity and nothing from this pull is
+// kept. With opts.on_blob_ready (pipelined extraction), each blob is published and announced as
+// soon as its own bytes are verified; a mismatch is kIntegrity, that blob is never published,
+// no temp file is left and the manifest is not recorded (blobs already verified stay in the
+// store, unreferenced, until pruned). Serialized per env across processes (LockEnv): concurrent
+// pulls of one env download once and all succeed.
 // `remote` may be null (then only a complete local environment succeeds; kUser otherwise).
 // Returns the manifest; `stats` (optional) receives counts.
 Result<EnvManifest> Pull(const std::string& env_id, LocalStore& local, ObjectStore* remote,

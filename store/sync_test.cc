@@ -124,7 +124,31 @@ TEST_CASE("Sync: push then pull into a fresh store", "[sync]") {
   CHECK(stats->hits == 5);
 }
 
-TEST_CASE("Sync: a corrupted remote blob fails the pull and is never published", "[sync]") {
+TEST_CASE("Sync: a corrupted remote blob fails the pull and leaves nothing", "[sync]") {
+  TempDir t;
+  auto a = MustOpen(t.Sub("a"));
+  LockedEnvironment env = MakeEnv(t.Sub("pkgs"), 4, 2);
+  AddAll(*a, env);
+  MemoryObjectStore remote;
+  REQUIRE(Push({env}, *a, remote, {}).ok());
+  std::string victim = BlobKey(env.packages[2].sha256);
+  remote.objects_[victim][10] ^= 0x55;
+
+  auto b = MustOpen(t.Sub("b"));
+  auto m = Pull(env.env_id, *b, &remote, {});
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.status().code() == Code::kIntegrity);
+  for (const auto& p : env.packages) CHECK_FALSE(b->HasBlob(p.sha256));
+  auto manifest = b->GetManifest(env.env_id);
+  REQUIRE(manifest.ok());
+  CHECK_FALSE(manifest->has_value());
+  CHECK(std::filesystem::is_empty(t.Sub("b/tmp")));
+  auto stats = b->Stats();
+  REQUIRE(stats.ok());
+  CHECK(stats->blob_count == 0);
+}
+
+TEST_CASE("Sync: pipelined pull: a corrupted remote blob is never published", "[sync]") {
   TempDir t;
   auto a = MustOpen(t.Sub("a"));
   LockedEnvironment env = MakeEnv(t.Sub("pkgs"), 4, 2);

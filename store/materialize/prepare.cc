@@ -8,8 +8,10 @@ ExtractPipeline::ExtractPipeline(LocalStore& local, const std::vector<LockedPack
                                  int threads, Reporter* reporter)
     : local_(local), reporter_(reporter) {
   for (const auto& p : packages) wanted_.emplace(p.sha256, p.filename);
+  // Extraction alternates CPU (zstd/bzip2, sha256) with waits on the file system (creates,
+  // fsyncs), so two workers per core keep the cores busy; still a small pool.
   size_t n = threads > 0 ? static_cast<size_t>(threads)
-                         : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+                         : std::clamp<size_t>(2 * std::thread::hardware_concurrency(), 2, 8);
   n = std::min(n, wanted_.size());
   for (size_t i = 0; i < n; ++i) threads_.emplace_back([this] { Worker(); });
 }
