@@ -153,8 +153,12 @@ class CacheWriter {
     if (!published_) ::unlink(tmp_.c_str());
   }
   Status Append(const std::vector<std::string_view>& pieces) {
-    return WritePieces(fd_, tmp_, pieces, &iov_);
+    Status s = WritePieces(fd_, tmp_, pieces, &iov_);
+    if (!s.ok()) failed_ = true;
+    return s;
   }
+  // A write failed (disk full, I/O error).
+  bool failed() const { return failed_; }
   Status Append(std::string_view piece) { return Append(std::vector<std::string_view>{piece}); }
   // Starts over (a retried download).
   Status Restart() {
@@ -191,6 +195,7 @@ class CacheWriter {
   int fd_;
   std::string tmp_, path_;
   bool published_ = false;
+  bool failed_ = false;
   std::vector<struct iovec> iov_;
 };
 
@@ -319,6 +324,7 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
   }
   // GET base + file. With a cache dir, a 200 body goes straight (decoded if .zst) into a new
   // cache file, `*writer`; else it is kept in the response.
+  bool cache_write_failed = false;
   auto send = [&](const std::string& file, const HttpHeaders& headers,
                   std::unique_ptr<CacheWriter>* writer) -> Result<HttpResponse> {
     const std::string what = "channel " + RedactUrl(channel_url) + ", file " + subdir + "/" + file;
@@ -326,36 +332,49 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
     req.url = base + file;
     req.headers = headers;
     writer->reset();
-    std::unique_ptr<CacheWriter> w;
-    ZstdToFile zstd;
-    const bool zst = file == "repodata.json.zst";
-    if (!cache_path.empty()) {
-      auto created = CacheWriter::Create(fs, cache_path);
-      if (created.ok()) {
-        w = std::move(created).value();
-        req.sink = [&](std::string_view chunk) -> Status {
-          return zst ? zstd.Feed(chunk, *w, what) : w->Append(chunk);
-        };
-        req.on_restart = [&]() -> Status {
-          zstd.Reset();
-          return w->Restart();
-        };
-      } else {
-        reporter.Warn("could not write the repodata cache: " + created.status().message());
+    bool to_file = !cache_path.empty();
+    for (;;) {
+      std::unique_ptr<CacheWriter> w;
+      ZstdToFile zstd;
+      const bool zst = file == "repodata.json.zst";
+      req.sink = nullptr;
+      req.on_restart = nullptr;
+      if (to_file) {
+        auto created = CacheWriter::Create(fs, cache_path);
+        if (created.ok()) {
+          w = std::move(created).value();
+          req.sink = [&](std::string_view chunk) -> Status {
+            return zst ? zstd.Feed(chunk, *w, what) : w->Append(chunk);
+          };
+          req.on_restart = [&]() -> Status {
+            zstd.Reset();
+            return w->Restart();
+          };
+        } else {
+          reporter.Warn("could not write the repodata cache: " + created.status().message());
+        }
       }
+      auto r = http.Send(req);
+      if (!r.ok() && w && w->failed()) {
+        // The disk, not the data: download again into memory, without a cache.
+        reporter.Warn("could not write the repodata cache: " + r.status().message());
+        to_file = false;
+        cache_write_failed = true;
+        continue;
+      }
+      if (!r.ok()) {
+        if (r.status().code() == Code::kUser) return r.status();  // e.g. corrupt zstd data
+        return Status(r.status().code(), "channel " + RedactUrl(channel_url) +
+                                             " is unreachable (" + subdir + "/" + file +
+                                             "): " + r.status().message());
+      }
+      // (A client that ignored the sink left the body in the response: the in-memory path.)
+      if (w && r->status == 200 && r->body.empty()) {
+        if (zst) FERRY_RETURN_IF_ERROR(zstd.Finish(what));
+        *writer = std::move(w);
+      }
+      return r;
     }
-    auto r = http.Send(req);
-    if (!r.ok()) {
-      if (r.status().code() == Code::kUser) return r.status();  // bad data, disk errors
-      return Status(r.status().code(), "channel " + RedactUrl(channel_url) + " is unreachable (" +
-                                           subdir + "/" + file + "): " + r.status().message());
-    }
-    // (A client that ignored the sink left the body in the response: the in-memory path.)
-    if (w && r->status == 200 && r->body.empty()) {
-      if (zst) FERRY_RETURN_IF_ERROR(zstd.Finish(what));
-      *writer = std::move(w);
-    }
-    return r;
   };
   auto key_of = [&](const std::string& file, const HttpResponse& r) -> std::string {
     std::string etag = r.Header("etag");
@@ -440,7 +459,7 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
   }
   stats->bytes = bytes.size();
   FERRY_ASSIGN_OR_RETURN(auto idx, SubdirIndex::FromJson(std::move(bytes), origin, reporter));
-  if (!key.empty()) WriteCache(fs, cache_path, key, *idx, reporter);
+  if (!key.empty() && !cache_write_failed) WriteCache(fs, cache_path, key, *idx, reporter);
   return idx;
 }
 

@@ -2,7 +2,9 @@
 
 #include <zstd.h>
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <catch2/catch.hpp>
 #include <map>
@@ -293,4 +295,40 @@ TEST_CASE("channel loader: a big subdir's cache (index made in two parallel halv
     for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].fn == b[i].fn);
   }
   CHECK(reporter.warnings.empty());
+}
+
+TEST_CASE("channel loader: a cache that cannot be written is a warning, not a failure") {
+  PosixFileSystem fs;
+  ConditionalHttp http;
+  std::string body = "{\"packages\":{";
+  for (int v = 0; v < 200; ++v) body += (v ? "," : "") + Rec("lib", std::to_string(v) + ".0");
+  body += "}}";
+  http.files["http://127.0.0.1:1/ch/linux-64/repodata.json"] = {body, "\"w\""};
+  SECTION("the cache directory cannot be created") {
+    RecordingReporter reporter;
+    auto idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, "/dev/null/cache",
+                          reporter);
+    REQUIRE(idx.ok());
+    CHECK((*idx)->Records("lib", reporter).size() == 200);
+    REQUIRE_FALSE(reporter.warnings.empty());
+    CHECK(reporter.warnings[0].rfind("could not write the repodata cache: ", 0) == 0);
+  }
+  SECTION("the disk fills up while the body streams into the cache file") {
+    std::string cache = TempDir();
+    struct rlimit old_limit;
+    REQUIRE(getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+    auto old_handler = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit small = old_limit;
+    small.rlim_cur = 4096;  // writes past 4 KiB fail with EFBIG
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &small) == 0);
+    RecordingReporter reporter;
+    auto idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, cache, reporter);
+    setrlimit(RLIMIT_FSIZE, &old_limit);
+    signal(SIGXFSZ, old_handler);
+    REQUIRE(idx.ok());
+    CHECK((*idx)->Records("lib", reporter).size() == 200);
+    REQUIRE(reporter.warnings.size() == 1);
+    CHECK(reporter.warnings[0].rfind("could not write the repodata cache: write ", 0) == 0);
+    CHECK(CacheFiles(fs, cache).empty());
+  }
 }
