@@ -378,6 +378,20 @@ Result<std::shared_ptr<CoreMetadata>> PypiProvider::MetadataFor(SolvableId s) {
       if (p != s && !metadata_cache_.count(p)) ids.push_back(p);
     pending_.clear();
     pending_set_.clear();
+    // Backtracking: the solver wants a version that is not its project's first choice, so it
+    // is walking down the versions; fetch the next few in the same round.
+    if (auto it = candidates_.find(cands_[s].name); it != candidates_.end()) {
+      const auto& order = it->second.solvables;
+      auto pos = std::find(order.begin(), order.end(), s);
+      if (pos != order.end() && pos != order.begin()) {
+        size_t added = 0;
+        for (auto next = pos + 1; next != order.end() && added < kBacktrackAhead; ++next) {
+          if (!cands_[*next].file || metadata_cache_.count(*next)) continue;
+          if (std::find(ids.begin(), ids.end(), *next) == ids.end()) ids.push_back(*next);
+          ++added;
+        }
+      }
+    }
     // Breadth-first ahead of the solver: after each metadata round, the dependencies' pages in
     // one round and the metadata of their likely picks in the next, down the closure. A cold
     // resolve then costs about two rounds per closure level instead of two per package; a

@@ -133,6 +133,8 @@ class PypiProvider : public solve::DependencyProvider {
   // Versions per requirement whose metadata is fetched ahead: the newest usually wins; a second
   // one makes the first backtracking step free.
   static constexpr size_t kPrefetchPerRequirement = 2;
+  // Older versions fetched along when the solver backtracks on a project.
+  static constexpr size_t kBacktrackAhead = 6;
   // Closure levels fetched ahead of the solver by one MetadataFor.
   static constexpr int kLookAheadLevels = 64;
 
