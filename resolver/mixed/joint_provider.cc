@@ -20,9 +20,8 @@ std::vector<std::string> PypiPurlNames(const specs::PackageRecord& r) {
     if (p.size() <= kPrefix.size()) continue;
     // The purl type is case-insensitive; the name ends at a version, qualifiers or subpath.
     std::string head(p.substr(0, kPrefix.size()));
-    std::transform(head.begin(), head.end(), head.begin(), [](unsigned char c) {
-      return static_cast<char>(std::tolower(c));
-    });
+    std::transform(head.begin(), head.end(), head.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (head != kPrefix) continue;
     std::string_view rest = p.substr(kPrefix.size());
     size_t end = rest.find_first_of("@?#");
@@ -59,10 +58,8 @@ Status JointProvider::AddPython(const std::string& minor, const std::string& ver
   sub.request->python_version = version;
   sub.request->provided.clear();
   sub.request->requirements.clear();
-  FERRY_ASSIGN_OR_RETURN(sub.provider,
-                         pypi::PypiProvider::Create(*sub.request, index_, metadata_));
-  sub.provider->set_provided_lookup(
-      [this](const std::string& dist) { return ProvidersOf(dist); });
+  FERRY_ASSIGN_OR_RETURN(sub.provider, pypi::PypiProvider::Create(*sub.request, index_, metadata_));
+  sub.provider->set_provided_lookup([this](const std::string& dist) { return ProvidersOf(dist); });
   FERRY_ASSIGN_OR_RETURN(sub.python_vs, AddCondaSpec("python " + minor + ".*"));
   python_versions_.push_back(minor);
   python_full_.push_back(version);
@@ -266,7 +263,8 @@ Dependencies JointProvider::GetDependencies(SolvableId s) {
       out.unavailable = std::move(d.unavailable);
       for (const auto& req : d.requirements) {
         solve::Requirement jr;
-        for (VersionSetId vs : req.any_of) jr.any_of.push_back(JointVs({VsKind::kConda, -1, vs, ""}));
+        for (VersionSetId vs : req.any_of)
+          jr.any_of.push_back(JointVs({VsKind::kConda, -1, vs, ""}));
         out.requirements.push_back(std::move(jr));
       }
       for (VersionSetId vs : d.constrains)
@@ -366,8 +364,7 @@ std::string JointProvider::SolvableText(SolvableId s) {
              subs_[r.sub].python + ")";
     case Side::kSelector:
     default:
-      return "PyPI requirement " + selectors_[r.local].text + " for python " +
-             subs_[r.sub].python;
+      return "PyPI requirement " + selectors_[r.local].text + " for python " + subs_[r.sub].python;
   }
 }
 

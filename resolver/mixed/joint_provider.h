@@ -99,8 +99,8 @@ class JointProvider : public solve::DependencyProvider {
  private:
   struct NameRef {
     Side side;
-    int sub;             // python index (pypi, selector: -1)
-    solve::NameId local; // conda/pypi name; selector: requirement index
+    int sub;              // python index (pypi, selector: -1)
+    solve::NameId local;  // conda/pypi name; selector: requirement index
   };
   struct SolvRef {
     Side side;

@@ -82,7 +82,8 @@ Result<std::vector<std::pair<std::string, std::string>>> AllowedPythons(
     bool ok = true;
     for (const auto& ms : python_specs) ok = ok && ms.Matches(r);
     std::string v = r.version.str();
-    bool seen = std::any_of(out.begin(), out.end(), [&](const auto& p) { return p.first == Minor(v); });
+    bool seen =
+        std::any_of(out.begin(), out.end(), [&](const auto& p) { return p.first == Minor(v); });
     if (ok && !seen) out.emplace_back(Minor(v), v);
   }
   return out;
@@ -141,13 +142,15 @@ Result<MixedResolution> SolveJointly(const RequirementSet& req, const MixedOptio
         if (conda.IsVirtual(l)) break;
         res.packages.push_back(LockedCondaPackage(conda.Record(l)));
         if (conda.Record(l).name == "python") res.python = conda.Record(l).version.str();
-        for (const auto& d : ProvidedBy(conda.Record(l))) provided[d] = conda.Record(l).version.str();
+        for (const auto& d : ProvidedBy(conda.Record(l)))
+          provided[d] = conda.Record(l).version.str();
         break;
       }
       case JointProvider::Side::kPypi: {
         pypi::PypiProvider& sub = joint.sub(joint.python_index(s));
         if (python_index >= 0 && python_index != joint.python_index(s))
-          return Status::User("internal error: the joint solve mixed PyPI packages of two python versions");
+          return Status::User(
+              "internal error: the joint solve mixed PyPI packages of two python versions");
         python_index = joint.python_index(s);
         if (!sub.IsWheel(joint.local(s))) break;
         FERRY_ASSIGN_OR_RETURN(LockedPackage p, sub.ToLocked(joint.local(s)));
@@ -175,7 +178,8 @@ Result<MixedResolution> SolveJointly(const RequirementSet& req, const MixedOptio
                         exact.explanation;
       return res;
     }
-    std::erase_if(res.packages, [](const LockedPackage& pk) { return pk.kind == PackageKind::kPypi; });
+    std::erase_if(res.packages,
+                  [](const LockedPackage& pk) { return pk.kind == PackageKind::kPypi; });
     for (auto& pk : exact.packages) res.packages.push_back(std::move(pk));
   }
   SortPackages(res.packages);
@@ -190,8 +194,8 @@ Result<MixedResolution> SolveJointly(const RequirementSet& req, const MixedOptio
 Result<MixedResolution> ResolveMixed(const RequirementSet& req, const MixedOptions& options,
                                      HttpClient& http, FileSystem& fs,
                                      const std::string& repodata_cache_dir,
-                                     pypi::IndexClient& index,
-                                     pypi::WheelMetadataFetcher& metadata, Reporter& reporter) {
+                                     pypi::IndexClient& index, pypi::WheelMetadataFetcher& metadata,
+                                     Reporter& reporter) {
   MixedResolution res;
   FERRY_ASSIGN_OR_RETURN(specs::Platform platform, specs::ParsePlatform(req.platform));
   FERRY_ASSIGN_OR_RETURN(auto virtual_packages,
@@ -271,8 +275,8 @@ Result<MixedResolution> ResolveMixed(const RequirementSet& req, const MixedOptio
                          SolveJointly(req, options, conda, index, metadata, reporter));
   if (joint.solved || options.skip_fast_path) return joint;
   joint.explanation = "with conda first (python " + conda_first_python + " on " + req.platform +
-                      "), the PyPI requirements cannot be resolved:\n" +
-                      Indent(fast_explanation) + "\n" + joint.explanation;
+                      "), the PyPI requirements cannot be resolved:\n" + Indent(fast_explanation) +
+                      "\n" + joint.explanation;
   return joint;
 }
 

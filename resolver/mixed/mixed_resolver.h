@@ -47,7 +47,7 @@ struct MixedResolution {
 Result<MixedResolution> ResolveMixed(const RequirementSet& req, const MixedOptions& options,
                                      HttpClient& http, FileSystem& fs,
                                      const std::string& repodata_cache_dir,
-                                     pypi::IndexClient& index,
-                                     pypi::WheelMetadataFetcher& metadata, Reporter& reporter);
+                                     pypi::IndexClient& index, pypi::WheelMetadataFetcher& metadata,
+                                     Reporter& reporter);
 
 }  // namespace ferry::resolver::mixed

@@ -179,7 +179,7 @@ TEST_CASE("mixed: a real conflict between the sides is explained, naming both") 
   INFO(e);
   CHECK(e.find("with conda first (python 3.11") != std::string::npos);
   CHECK(e.find("solved jointly") != std::string::npos);
-  CHECK(e.find("msgpack-python") != std::string::npos);               // the conda side
+  CHECK(e.find("msgpack-python") != std::string::npos);                   // the conda side
   CHECK(e.find("PyPI requirement msgpack>=1.0.8") != std::string::npos);  // the PyPI side
   CHECK(e.find("without the PyPI distribution msgpack") != std::string::npos);
 

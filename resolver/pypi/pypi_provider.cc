@@ -26,12 +26,14 @@ Result<std::unique_ptr<PypiProvider>> PypiProvider::Create(const PypiRequest& re
                                                            IndexClient& index,
                                                            WheelMetadataFetcher& metadata) {
   if (req.python_version.empty())
-    return Status::User("resolving PyPI requirements needs a python version (--python X.Y or a "
-                        "python conda package)");
+    return Status::User(
+        "resolving PyPI requirements needs a python version (--python X.Y or a "
+        "python conda package)");
   FERRY_ASSIGN_OR_RETURN(specs::MarkerEnvironment env,
                          specs::MarkerEnvironmentFor(req.platform, req.python_version));
-  FERRY_ASSIGN_OR_RETURN(specs::WheelTarget target,
-                         specs::WheelTargetFor(req.platform, req.python_version, OsVersionFor(req)));
+  FERRY_ASSIGN_OR_RETURN(
+      specs::WheelTarget target,
+      specs::WheelTargetFor(req.platform, req.python_version, OsVersionFor(req)));
   std::optional<Pep440Version> python;
   if (auto pv = Pep440Version::Parse(env.python_full_version); pv.ok()) python = *pv;
   return std::unique_ptr<PypiProvider>(
@@ -42,7 +44,11 @@ Result<std::unique_ptr<PypiProvider>> PypiProvider::Create(const PypiRequest& re
 PypiProvider::PypiProvider(const PypiRequest& req, IndexClient& index,
                            WheelMetadataFetcher& metadata, specs::MarkerEnvironment env,
                            specs::TagPriorities tags, std::optional<Pep440Version> python)
-    : req_(req), index_(index), metadata_(metadata), env_(std::move(env)), tags_(std::move(tags)),
+    : req_(req),
+      index_(index),
+      metadata_(metadata),
+      env_(std::move(env)),
+      tags_(std::move(tags)),
       python_(std::move(python)) {}
 
 NameId PypiProvider::Intern(const std::string& base, const std::string& extra) {
@@ -166,8 +172,8 @@ void PypiProvider::Prefetch(std::span<const SolvableId> candidates) {
 std::string PypiProvider::SolvableText(SolvableId s) {
   const Cand& c = cands_[s];
   if (c.provided && !c.provided_text.empty())
-    return names_[c.name].Text() + " " + c.version.ToString() + " (from conda " +
-           c.provided_text + ")";
+    return names_[c.name].Text() + " " + c.version.ToString() + " (from conda " + c.provided_text +
+           ")";
   return names_[c.name].Text() + " " + c.version.ToString() + (c.provided ? " (from conda)" : "");
 }
 
@@ -277,9 +283,8 @@ Candidates PypiProvider::LoadCandidates(NameId n) {
       Cand c = MakeCand(n, pv.version);
       std::string why =
           pv.has_wheel
-              ? (pv.python_ok
-                     ? "no wheel for " + req_.platform + " python " + req_.python_version
-                     : "requires a different python than " + req_.python_version)
+              ? (pv.python_ok ? "no wheel for " + req_.platform + " python " + req_.python_version
+                              : "requires a different python than " + req_.python_version)
               : "only an sdist is published, and building sdists is not supported yet";
       if (!pv.has_wheel && pv.has_sdist) sdist_only_.insert(nm.base);
       out.excluded.emplace_back(NewCand(std::move(c)), why);
