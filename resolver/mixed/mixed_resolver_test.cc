@@ -164,6 +164,23 @@ TEST_CASE("mixed: a conda package with a purl provides its PyPI distribution (fa
   CHECK(Picks(*r, PackageKind::kPypi)["msgpack-user"] == "1.0.0");
 }
 
+TEST_CASE("mixed: the joint solve moves the conda side to satisfy a PyPI pin it provides") {
+  if (!HaveFixtures()) {
+    WARN("fixtures not generated; skipped");
+    return;
+  }
+  Run run;
+  // conda first takes numpy 1.26.4; PyPI wants numpy<1.25, which only conda's 1.24.4 build has
+  // (the index has 1.26.x wheels only). Jointly: conda numpy 1.24.4, nothing from PyPI.
+  auto r = run.Resolve({"python 3.11.*", "numpy"}, {"numpy<1.25"});
+  REQUIRE(r.ok());
+  INFO(r->explanation);
+  REQUIRE(r->solved);
+  CHECK(r->joint);
+  CHECK(Picks(*r, PackageKind::kConda)["numpy"] == "1.24.4");
+  CHECK(Picks(*r, PackageKind::kPypi).empty());
+}
+
 TEST_CASE("mixed: a real conflict between the sides is explained, naming both") {
   if (!HaveFixtures()) {
     WARN("fixtures not generated; skipped");
