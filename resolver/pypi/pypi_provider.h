@@ -1,8 +1,12 @@
 // The PyPI DependencyProvider for ONE target (platform + python version): candidates of a project
 // are its versions that have a wheel for the target (best wheel by the target's tag priority;
 // Requires-Python checked against the target python), dependencies come from core metadata
-// fetched lazily (PEP 658 / Range / download, see wheel_metadata.h) and prefetched in parallel,
-// markers are evaluated for the target (never the host). Extras are separate names ("pkg[extra]")
+// (PEP 658 / Range / download, see wheel_metadata.h), markers are evaluated for the target (never
+// the host). I/O is in parallel rounds, ahead of the solver: when it needs one wheel's metadata,
+// the provider also fetches the queued prefetch hints, then walks the closure breadth-first
+// (dependencies' pages in one round, their likely picks' metadata in the next), and when the
+// solver backtracks on a project, the next few versions come along. Rounds thus grow with the
+// closure's depth, not its size. Extras are separate names ("pkg[extra]")
 // whose candidates pin their base to the same version (the PubGrub/uv encoding).
 //
 // Distributions installed by conda packages appear as "provided" candidates without
