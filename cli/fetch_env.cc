@@ -108,10 +108,14 @@ std::string HostPlatform() {
     std::string m = u.machine;
     std::string s = u.sysname;
     if (s == "Darwin") os = "osx";
-    if (m == "x86_64") arch = "64";
-    else if (m == "aarch64") arch = os == "osx" ? "arm64" : "aarch64";
-    else if (m == "arm64") arch = "arm64";
-    else if (m == "ppc64le") arch = "ppc64le";
+    if (m == "x86_64")
+      arch = "64";
+    else if (m == "aarch64")
+      arch = os == "osx" ? "arm64" : "aarch64";
+    else if (m == "arm64")
+      arch = "arm64";
+    else if (m == "ppc64le")
+      arch = "ppc64le";
   }
   return os + "-" + arch;
 }
@@ -254,8 +258,10 @@ Result<std::string> FetchEnvironment(Context& ctx, const FetchOptions& opts, Fet
   lo.command = "ferry fetch " + opts.env;
   if (const char* m = std::getenv("FERRY_LINK_MODE")) {
     std::string mode = m;
-    if (mode == "copy") lo.mode = store::LinkMode::kCopy;
-    else if (mode == "reflink" || mode == "clone") lo.mode = store::LinkMode::kReflink;
+    if (mode == "copy")
+      lo.mode = store::LinkMode::kCopy;
+    else if (mode == "reflink" || mode == "clone")
+      lo.mode = store::LinkMode::kReflink;
   }
   if (user_prefix.empty()) lo.staging_dir = local->NewStagingDir("env-" + env_id.substr(0, 12));
   FERRY_ASSIGN_OR_RETURN(store::LinkStats ls, store::LinkEnvironment(pkgs, prefix, lo));

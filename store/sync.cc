@@ -113,8 +113,9 @@ Status DownloadUrl(const LockedPackage& p, LocalStore& local, HttpClient& http, 
   if (s.ok()) {
     std::string actual = hasher.HexDigest();
     if (bytes != p.size) {
-      s = Status::Integrity(p.filename + " from " + RedactUrl(p.url) + ": size mismatch: expected " +
-                            std::to_string(p.size) + " bytes, got " + std::to_string(bytes));
+      s = Status::Integrity(p.filename + " from " + RedactUrl(p.url) +
+                            ": size mismatch: expected " + std::to_string(p.size) + " bytes, got " +
+                            std::to_string(bytes));
     } else if (actual != p.sha256) {
       s = Status::Integrity(p.filename + " from " + RedactUrl(p.url) +
                             ": sha256 mismatch: expected " + p.sha256 + ", got " + actual);
@@ -150,26 +151,29 @@ Result<TransferStats> FetchBlobsFromUrls(const std::vector<LockedPackage>& packa
   // and verified by the store; HTTP(S) bodies are streamed into a temp file, hashed on the way,
   // checked, then published. Each blob is announced (on_blob_ready) as soon as it is published.
   std::atomic<uint64_t> transferred{0}, transferred_bytes{0};
-  Status first = ParallelFor(missing.size(), opts.parallelism, [&](size_t i) -> Status {
-    const LockedPackage& p = *missing[i];
-    std::string path;
-    if (p.url.rfind("file://", 0) == 0) {
-      path = p.url.substr(7);
-    } else if (!p.url.empty() && p.url[0] == '/') {
-      path = p.url;
-    }
-    if (!path.empty()) {
-      FERRY_RETURN_IF_ERROR(local.AddBlobFromFile(path, p.sha256, p.size)
-                                .WithContext("fetching " + p.filename + " from " + p.url));
-      rep.Advance(p.size);
-    } else {
-      FERRY_RETURN_IF_ERROR(DownloadUrl(p, local, http, rep));
-    }
-    transferred++;
-    transferred_bytes += p.size;
-    if (opts.on_blob_ready) opts.on_blob_ready(p.sha256);
-    return Status::Ok();
-  }, /*keep_going=*/true);  // every download is tried: a corrupt file is reported as such
+  Status first = ParallelFor(
+      missing.size(), opts.parallelism,
+      [&](size_t i) -> Status {
+        const LockedPackage& p = *missing[i];
+        std::string path;
+        if (p.url.rfind("file://", 0) == 0) {
+          path = p.url.substr(7);
+        } else if (!p.url.empty() && p.url[0] == '/') {
+          path = p.url;
+        }
+        if (!path.empty()) {
+          FERRY_RETURN_IF_ERROR(local.AddBlobFromFile(path, p.sha256, p.size)
+                                    .WithContext("fetching " + p.filename + " from " + p.url));
+          rep.Advance(p.size);
+        } else {
+          FERRY_RETURN_IF_ERROR(DownloadUrl(p, local, http, rep));
+        }
+        transferred++;
+        transferred_bytes += p.size;
+        if (opts.on_blob_ready) opts.on_blob_ready(p.sha256);
+        return Status::Ok();
+      },
+      /*keep_going=*/true);  // every download is tried: a corrupt file is reported as such
   rep.EndPhase();
   stats.blobs_transferred = transferred;
   stats.bytes_transferred = transferred_bytes;
@@ -227,7 +231,8 @@ Result<TransferStats> Push(const std::vector<LockedEnvironment>& envs, LocalStor
     // Never upload bytes we have not just checked: the name must be the content's digest.
     FERRY_ASSIGN_OR_RETURN(std::string actual, Sha256File(path));
     struct stat st;
-    if (actual != sha || ::stat(path.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != size)
+    if (actual != sha || ::stat(path.c_str(), &st) != 0 ||
+        static_cast<uint64_t>(st.st_size) != size)
       return Status::Integrity("local store blob " + path + " is corrupt (sha256 " + actual +
                                "); run 'ferry cache verify --repair' and fetch it again");
     PutOptions po;
@@ -414,9 +419,9 @@ Result<std::string> ResolveEnvRef(const std::string& ref_in, LocalStore* local,
                                   ObjectStore* remote) {
   FERRY_ASSIGN_OR_RETURN(std::string ref, SubstituteVarsFromEnv(ref_in));
   if (IsSha256Hex(ref)) return ref;
-  bool hex = ref.size() >= 8 && ref.size() < 64 &&
-             std::all_of(ref.begin(), ref.end(),
-                         [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  bool hex = ref.size() >= 8 && ref.size() < 64 && std::all_of(ref.begin(), ref.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+             });
   if (hex) {
     std::set<std::string> found;
     if (local) {

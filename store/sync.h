@@ -25,8 +25,8 @@
 namespace ferry::store {
 
 struct SyncOptions {
-  int parallelism = 8;            // concurrent blob transfers
-  Reporter* reporter = nullptr;   // progress (bytes); nullptr = NullReporter()
+  int parallelism = 8;           // concurrent blob transfers
+  Reporter* reporter = nullptr;  // progress (bytes); nullptr = NullReporter()
   // Called with a blob's sha256 as soon as that blob is verified and published in the local
   // store (only for blobs this call transferred), from a transfer thread, while other transfers
   // continue: the materializer extracts it meanwhile (store/materialize/prepare.h). Must be

@@ -21,7 +21,8 @@ std::unique_ptr<LocalStore> OpenStore(const std::string& root) {
 
 // A real wheel as a locked package (url = the file, sha256/size of its bytes).
 LockedPackage WheelPackage(const std::string& dir, const std::string& dist) {
-  std::string path = BuildWheel(dir, dist, "1.0", {{dist + "/__init__.py", "NAME = '" + dist + "'\n"}});
+  std::string path =
+      BuildWheel(dir, dist, "1.0", {{dist + "/__init__.py", "NAME = '" + dist + "'\n"}});
   LockedPackage p = Locked(dist, "1.0", "", dist + "-1.0-py3-none-any.whl", PackageKind::kPypi);
   auto sha = Sha256File(path);
   REQUIRE(sha.ok());
@@ -67,7 +68,8 @@ TEST_CASE("ExtractPipeline: Finish extracts blobs that were never announced", "[
   TempDir t;
   auto store = OpenStore(t / "home");
   std::vector<LockedPackage> pkgs = {WheelPackage(t.path, "a"), WheelPackage(t.path, "b")};
-  for (const auto& p : pkgs) REQUIRE(store->AddBlobFromFile(p.url.substr(7), p.sha256, p.size).ok());
+  for (const auto& p : pkgs)
+    REQUIRE(store->AddBlobFromFile(p.url.substr(7), p.sha256, p.size).ok());
   // Already extracted ones are not counted.
   REQUIRE(store->EnsurePackageExtracted(pkgs[0].sha256, pkgs[0].filename).ok());
   ExtractPipeline pipeline(*store, pkgs);
@@ -82,11 +84,10 @@ TEST_CASE("ExtractPipeline: an unsafe package fails with its name and is never p
   TempDir t;
   auto store = OpenStore(t / "home");
   LockedPackage good = WheelPackage(t.path, "good");
-  std::string evil = BuildEvil(t / "evil-1.0-py3-none-any.whl", "whl",
-                               nlohmann::json::array({{{"name", "../escape.py"},
-                                                       {"type", "file"},
-                                                       {"data", "x = 1\n"},
-                                                       {"mode", 420}}}));
+  std::string evil = BuildEvil(
+      t / "evil-1.0-py3-none-any.whl", "whl",
+      nlohmann::json::array(
+          {{{"name", "../escape.py"}, {"type", "file"}, {"data", "x = 1\n"}, {"mode", 420}}}));
   LockedPackage bad = Locked("evil", "1.0", "", "evil-1.0-py3-none-any.whl", PackageKind::kPypi);
   auto sha = Sha256File(evil);
   REQUIRE(sha.ok());
