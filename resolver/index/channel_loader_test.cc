@@ -332,3 +332,42 @@ TEST_CASE("channel loader: a cache that cannot be written is a warning, not a fa
     CHECK(CacheFiles(fs, cache).empty());
   }
 }
+
+TEST_CASE("repodata cache: damaged files are rejected or read safely, never trusted blindly") {
+  std::string body = "{\"packages\":{";
+  for (int n = 0; n < 20; ++n) {
+    body += (n ? "," : "") + Rec("p" + std::to_string(n % 5), std::to_string(n) + ".0");
+  }
+  body += "}}";
+  SubdirIndex::Origin origin{"https://h/ch", "noarch", "repodata.json"};
+  auto idx = SubdirIndex::FromJson(body, origin, NullReporter());
+  REQUIRE(idx.ok());
+  const std::string good = (*idx)->SerializeCache("k");
+  REQUIRE(SubdirIndex::CacheKeyOf(good).ok());
+  uint32_t seed = 12345;
+  auto rnd = [&] { return seed = seed * 1103515245u + 12345u; };
+  int rejected = 0, damaged_names = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string bad = good;
+    int flips = 1 + static_cast<int>(rnd() % 3);
+    for (int f = 0; f < flips; ++f) bad[rnd() % bad.size()] ^= static_cast<char>(1 + rnd() % 255);
+    if (rnd() % 4 == 0) bad.resize(rnd() % bad.size());
+    auto back = SubdirIndex::FromCache(bad, origin, "k");
+    if (!back.ok()) {
+      ++rejected;
+      continue;
+    }
+    RecordingReporter reporter;
+    for (int n = 0; n < 5; ++n) {
+      auto recs = (*back)->Records("p" + std::to_string(n), reporter);
+      // What is returned is exactly what was cached: 4 records, or none if the name's block is
+      // damaged (with a warning).
+      if (recs.size() != 4) {
+        CHECK(recs.empty());
+        ++damaged_names;
+      }
+    }
+    if (damaged_names == 0) CHECK(reporter.warnings.empty());
+  }
+  CHECK(rejected > 0);
+}

@@ -569,6 +569,8 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCacheView(std::shared_ptr<
   uint32_t dir_crc = rd.U32();
   if (!rd.ok || body_size + kCachePadding != index_offset) return corrupt("corrupt header");
   if (dir_size > static_cast<uint64_t>(rd.end - rd.p)) return corrupt("corrupt header");
+  // Each directory entry takes at least 21 bytes: bounds the name count before reserving.
+  if (n > dir_size / 21) return corrupt("corrupt header");
   std::string_view dir(rd.p, dir_size);
   if (Crc32(dir) != dir_crc) return corrupt("corrupt directory");
   rd.p += dir_size;
