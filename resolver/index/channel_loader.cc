@@ -1,6 +1,7 @@
 #include "resolver/index/channel_loader.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -141,6 +143,7 @@ class CacheWriter {
  public:
   static Result<std::unique_ptr<CacheWriter>> Create(FileSystem& fs, const std::string& path) {
     FERRY_RETURN_IF_ERROR(fs.CreateDirs(DirName(path)));
+    RemoveAbandoned(fs, path);
     static std::atomic<uint64_t> counter{0};
     std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
                       std::to_string(counter.fetch_add(1));
@@ -151,6 +154,21 @@ class CacheWriter {
   ~CacheWriter() {
     if (fd_ >= 0) ::close(fd_);
     if (!published_) ::unlink(tmp_.c_str());
+  }
+  // Temp files of this cache file left by a process that died (e.g. interrupted during a
+  // download: hundreds of MB) are removed; those of live processes are left alone.
+  static void RemoveAbandoned(FileSystem& fs, const std::string& path) {
+    auto names = fs.ListDir(DirName(path));
+    if (!names.ok()) return;
+    const std::string prefix = BaseName(path) + ".tmp-";
+    for (const std::string& name : *names) {
+      if (name.compare(0, prefix.size(), prefix) != 0) continue;
+      long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+      if (pid <= 0 || pid == static_cast<long>(::getpid())) continue;
+      if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        (void)fs.RemoveAll(JoinPath(DirName(path), name));
+      }
+    }
   }
   Status Append(const std::vector<std::string_view>& pieces) {
     Status s = WritePieces(fd_, tmp_, pieces, &iov_);

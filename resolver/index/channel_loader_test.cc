@@ -371,3 +371,21 @@ TEST_CASE("repodata cache: damaged files are rejected or read safely, never trus
   }
   CHECK(rejected > 0);
 }
+
+TEST_CASE("channel loader: temp files of a dead process's interrupted download are removed") {
+  PosixFileSystem fs;
+  ConditionalHttp http;
+  http.files["http://127.0.0.1:1/ch/noarch/repodata.json"] = {
+      "{\"packages\":{" + Rec("aaa", "1.0") + "}}", "\"d\""};
+  std::string cache = TempDir();
+  REQUIRE(LoadSubdir("http://127.0.0.1:1/ch", "noarch", http, fs, cache, NullReporter()).ok());
+  REQUIRE(CacheFiles(fs, cache).size() == 1);
+  const std::string frd = CacheFiles(fs, cache)[0];
+  // pid_max is at most 2^22 on Linux: 99999999 is never a live process.
+  REQUIRE(fs.WriteFileAtomic(cache + "/" + frd + ".tmp-99999999-0", "partial").ok());
+  const std::string live = frd + ".tmp-" + std::to_string(getppid()) + "-0";
+  REQUIRE(fs.WriteFileAtomic(cache + "/" + live, "someone else's").ok());
+  http.files["http://127.0.0.1:1/ch/noarch/repodata.json"].etag = "\"e\"";  // forces a download
+  REQUIRE(LoadSubdir("http://127.0.0.1:1/ch", "noarch", http, fs, cache, NullReporter()).ok());
+  CHECK(CacheFiles(fs, cache) == std::vector<std::string>{frd, live});
+}
