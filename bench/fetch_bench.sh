@@ -13,7 +13,8 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$SRC/build}
 FERRY=$B/cli/ferry; FX=$B/fixtures
 [[ -f $FX/channel/linux-64/repodata.json ]] || ninja -C "$B" fixtures >/dev/null
-T=${BENCH_DIR:-$(mktemp -d /tmp/ferry-fetch-bench.XXXXXX)}
+if [[ -n ${BENCH_DIR:-} ]]; then T=$BENCH_DIR; else
+  T=$(mktemp -d /tmp/ferry-fetch-bench.XXXXXX); trap 'rm -rf "$T"' EXIT; fi
 mkdir -p $T; export FERRY_HOME=$T/home; unset FERRY_STORE
 /usr/bin/python3 $SRC/bench/fetch_bench_wheels.py $T/wheels 20 1000
 WHEELS=$(cd $T/wheels && ls *.whl)
