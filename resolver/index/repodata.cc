@@ -301,6 +301,8 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::Index(std::unique_ptr<SubdirIn
   od::object root;
   if (auto err = doc.get_object().get(root)) return bad(err);
   size_t skipped = 0;
+  std::string_view last_name;
+  std::vector<Raw>* last_list = nullptr;
   for (auto field : root) {
     std::string_view key;
     if (auto err = field.unescaped_key().get(key)) return bad(err);
@@ -356,7 +358,13 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::Index(std::unique_ptr<SubdirIn
         ++skipped;
         continue;
       }
-      idx->by_name_[name_view].push_back(Raw{stable_fn, raw});
+      // Records are usually grouped by name (keys sorted by file name): reuse the last name's
+      // list instead of hashing (map values keep their address when the map grows).
+      if (name_view != last_name || !last_list) {
+        last_list = &idx->by_name_[name_view];
+        last_name = name_view;
+      }
+      last_list->push_back(Raw{stable_fn, raw});
       ++idx->record_count_;
     }
   }
