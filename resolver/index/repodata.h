@@ -4,9 +4,9 @@
 // specs::PackageRecord only when asked for. `packages` and `packages.conda` both count; a
 // `.conda` and a `.tar.bz2` of the same name-version-build are one record (the `.conda`).
 //
-// The index can be saved in a compact, versioned binary cache (docs/formats/repodata-cache.md):
-// the name directory plus the record texts grouped by name, so a warm load neither decompresses
-// nor scans the channel's JSON.
+// The index can be saved in a versioned binary cache (docs/formats/repodata-cache.md): the
+// document itself followed by a name directory and per-record references into it, so a warm load
+// neither downloads, decompresses nor scans the channel's JSON.
 #pragma once
 
 #include <functional>
@@ -46,9 +46,10 @@ class SubdirIndex {
 
   // Loads an index saved by SerializeCache. `key` must equal the key it was saved with
   // (URL + validators); a mismatch, wrong version or corrupt file is an error (the caller then
-  // falls back to the JSON). Checked up front: magic, version, key, the file size recorded in
-  // the header, the trailer and the directory's crc32. Each name's block carries its own crc32,
-  // checked when the name is first read (see set_reloader for what a mismatch does).
+  // falls back to the JSON). Checked up front: trailer, the file size recorded in the footer,
+  // magic, version, key, header bounds and the directory's CRC-32C. Each name's references and
+  // record texts carry their own CRC-32C, checked when the name is read (see set_reloader for
+  // what a mismatch does).
   static Result<std::unique_ptr<SubdirIndex>> FromCache(std::string bytes, Origin origin,
                                                         std::string_view key);
   // Same, over bytes owned by `owner` (e.g. a read-only file mapping) that stay valid while the
@@ -68,11 +69,11 @@ class SubdirIndex {
   // has the document in the file, e.g. downloaded straight into it).
   Status SerializeIndexTo(std::string_view key, const PieceWriter& write) const;
   static constexpr uint32_t kCacheVersion = 5;
-  // The key a cache file was saved with, after checking magic and version only (cheap: reads
-  // the header). Used to revalidate with the validators the cache was made from.
+  // The key a cache file was saved with, after checking the footer, magic and version only
+  // (cheap). Used to revalidate with the validators the cache was made from.
   static Result<std::string> CacheKeyOf(std::string_view bytes);
 
-  // Called at most once, when a name's block in a cache-backed index fails its crc32 (a cache
+  // Called at most once, when a name in a cache-backed index fails its CRC-32C (a cache
   // written without fsync and damaged by a crash): it must return a fresh index of the same
   // subdir (e.g. by re-reading the repodata), which then answers every later call. Without a
   // reloader, or if it fails, the damaged name's records are skipped with a warning.
