@@ -19,11 +19,6 @@ class NoHttp : public HttpClient {
   Result<HttpResponse> Send(const HttpRequest& r) override {
     return Status::Network("no network in this test: " + r.url);
   }
-  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
-    std::vector<Result<HttpResponse>> out;
-    for (const auto& r : rs) out.push_back(Send(r));
-    return out;
-  }
 };
 
 class CollectingReporter : public Reporter {
@@ -313,11 +308,6 @@ class FakeChannelHttp : public HttpClient {
     resp.from_cache = served_.count(r.url) > 0;
     served_.insert(r.url);
     return resp;
-  }
-  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
-    std::vector<Result<HttpResponse>> out;
-    for (const auto& r : rs) out.push_back(Send(r));
-    return out;
   }
 
  private:

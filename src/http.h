@@ -73,9 +73,15 @@ class HttpClient {
   virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
 
   // Performs many requests in parallel (at most `parallelism` at once) over reused connections.
-  // Results are in the order of `requests`. Thread-safe.
+  // Results are in the order of `requests`. Thread-safe. The default sends them one after
+  // another (for clients without parallelism, e.g. test fakes).
   virtual std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& requests,
-                                                    int parallelism = 16) = 0;
+                                                    int parallelism = 16) {
+    std::vector<Result<HttpResponse>> out;
+    out.reserve(requests.size());
+    for (const auto& r : requests) out.push_back(Send(r));
+    return out;
+  }
 };
 
 // Returns `url` with userinfo and sensitive query parameters (X-Amz-Signature, X-Amz-Credential,

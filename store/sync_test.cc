@@ -34,11 +34,6 @@ class NoHttp : public HttpClient {
   Result<HttpResponse> Send(const HttpRequest& r) override {
     return Status::Network("no network in this test: " + r.url);
   }
-  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
-    std::vector<Result<HttpResponse>> out;
-    for (const auto& r : rs) out.push_back(Send(r));
-    return out;
-  }
 };
 
 // Serves fixed bodies by URL through the sink, like a real client.
@@ -59,11 +54,6 @@ class MapHttp : public HttpClient {
       resp.body = it->second;
     }
     return resp;
-  }
-  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
-    std::vector<Result<HttpResponse>> out;
-    for (const auto& r : rs) out.push_back(Send(r));
-    return out;
   }
 };
 

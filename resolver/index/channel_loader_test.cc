@@ -105,11 +105,6 @@ class ConditionalHttp : public HttpClient {
                   std::to_string(resp.status));
     return resp;
   }
-  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
-    std::vector<Result<HttpResponse>> out;
-    for (const auto& r : rs) out.push_back(Send(r));
-    return out;
-  }
 };
 
 class RecordingReporter : public Reporter {

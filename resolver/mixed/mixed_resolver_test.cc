@@ -18,11 +18,6 @@ class NoHttp : public HttpClient {
   Result<HttpResponse> Send(const HttpRequest& r) override {
     return Status::Network("no network in this test: " + r.url);
   }
-  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
-    std::vector<Result<HttpResponse>> out;
-    for (const auto& r : rs) out.push_back(Send(r));
-    return out;
-  }
 };
 
 class InfoReporter : public Reporter {

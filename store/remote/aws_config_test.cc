@@ -46,11 +46,6 @@ class FakeHttp : public HttpClient {
     resp.body = body;
     return resp;
   }
-  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
-    std::vector<Result<HttpResponse>> out;
-    for (const auto& r : rs) out.push_back(Send(r));
-    return out;
-  }
 };
 
 const char* kStsOk =

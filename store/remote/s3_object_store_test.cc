@@ -75,11 +75,6 @@ class FakeS3 : public HttpClient {
     log.push_back(r);
     return Handle(r);
   }
-  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
-    std::vector<Result<HttpResponse>> out;
-    for (const auto& r : rs) out.push_back(Send(r));
-    return out;
-  }
 
  private:
   static HttpResponse Resp(long status, std::string body = "") {
@@ -483,11 +478,6 @@ class StsAndS3 : public HttpClient {
         "</Expiration></Credentials></AssumeRoleWithWebIdentityResult>"
         "</AssumeRoleWithWebIdentityResponse>";
     return resp;
-  }
-  std::vector<Result<HttpResponse>> SendAll(const std::vector<HttpRequest>& rs, int) override {
-    std::vector<Result<HttpResponse>> out;
-    for (const auto& r : rs) out.push_back(Send(r));
-    return out;
   }
 };
 }  // namespace
