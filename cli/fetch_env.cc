@@ -50,17 +50,10 @@ bool EnvReady(const std::string& prefix, const std::string& env_id) {
   return j.is_object() && j.value("env_id", std::string()) == env_id;
 }
 
-Result<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::User("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Reads a lock file (or a `resolve --json` document) and selects one environment.
-Result<LockedEnvironment> EnvFromFile(const std::string& path, const FetchOptions& opts) {
-  FERRY_ASSIGN_OR_RETURN(std::string text, ReadText(path));
+Result<LockedEnvironment> EnvFromFile(FileSystem& fs, const std::string& path,
+                                      const FetchOptions& opts) {
+  FERRY_ASSIGN_OR_RETURN(std::string text, fs.ReadFile(path));
   auto lock = lock::ParseLock(text, path);
   if (lock.ok()) {
     std::string platform = opts.platform;
@@ -136,7 +129,7 @@ Result<std::string> FetchEnvironment(Context& ctx, const FetchOptions& opts, Fet
   std::string env_id;
   struct stat sb;
   if (::stat(opts.env.c_str(), &sb) == 0 && S_ISREG(sb.st_mode)) {
-    FERRY_ASSIGN_OR_RETURN(LockedEnvironment e, EnvFromFile(opts.env, opts));
+    FERRY_ASSIGN_OR_RETURN(LockedEnvironment e, EnvFromFile(*ctx.fs, opts.env, opts));
     env_id = e.env_id;
     env = std::move(e);
   } else if (!opts.step.empty()) {

@@ -12,7 +12,7 @@ ExtractPipeline::ExtractPipeline(LocalStore& local, const std::vector<LockedPack
   // fsyncs), so two workers per core keep the cores busy; still a small pool.
   size_t n = threads > 0 ? static_cast<size_t>(threads)
                          : std::clamp<size_t>(2 * std::thread::hardware_concurrency(), 2, 8);
-  n = std::min(n, wanted_.size());
+  n = std::min({n, wanted_.size(), size_t{64}});
   for (size_t i = 0; i < n; ++i) threads_.emplace_back([this] { Worker(); });
 }
 

@@ -23,7 +23,7 @@ namespace ferry::store {
 class ExtractPipeline {
  public:
   // `packages`: the packages to extract (duplicates by sha256 are extracted once). Starts
-  // `threads` workers (0: 2 per core, 2 to 8; never more than the packages) that
+  // `threads` workers (0: 2 per core, 2 to 8; never more than the packages, nor 64) that
   // wait for BlobReady(). `local` and `reporter` (nullable) must outlive the pipeline.
   ExtractPipeline(LocalStore& local, const std::vector<LockedPackage>& packages, int threads = 0,
                   Reporter* reporter = nullptr);
