@@ -26,15 +26,7 @@ FX=$BUILD/fixtures
 RUNS=${RUNS:-5}
 RUNS_SEQ=${RUNS_SEQ:-1}
 W=$(mktemp -d "${TMPDIR:-/tmp}/ferry-cold-fetch.XXXXXX")
-RGW=""
-RUN=""
-cleanup() {
-  [[ -n $RUN ]] && timeout 300 "${AWS[@]}" s3 rm --quiet --recursive "s3://$BUCKET/$RUN/" || true
-  [[ -n $RGW ]] && bash "$SRC/tests/support/services/radosgw.sh" stop "$RGW" >/dev/null 2>&1 || true
-  rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$SRC/bench/radosgw_lib.sh"
 
 [[ -x $FERRY ]] || { echo "no $FERRY: build the ferry target first" >&2; exit 2; }
 [[ -f $FX/channel/linux-64/repodata.json ]] || ninja -C "$BUILD" fixtures >/dev/null
@@ -45,14 +37,7 @@ else
   BIG=$W/bigenv
 fi
 
-if [[ -z ${FERRY_RADOSGW_ENV:-} ]]; then
-  RGW=$W/rgw
-  bash "$SRC/tests/support/services/radosgw.sh" start "$RGW" >/dev/null
-  FERRY_RADOSGW_ENV=$RGW/env
-fi
-set -a; . "$FERRY_RADOSGW_ENV"; set +a
-AWS=(/usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL_S3")
-BUCKET=$FERRY_TEST_BUCKET
+rgw_start
 RUN=cold-bench-$$-$RANDOM
 export FERRY_STORE=s3://$BUCKET/$RUN/ferry
 

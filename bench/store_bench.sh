@@ -15,25 +15,9 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 FERRY=$BUILD/cli/ferry
 MAKE_LOCK=$BUILD/tests/store_make_lock
 W=$(mktemp -d "${TMPDIR:-/tmp}/ferry-store-bench.XXXXXX")
-RGW=""
-RUN=""
-cleanup() {
-  # Free the server's space (radosgw's memstore holds everything in RAM).
-  [[ -n $RUN ]] && timeout 300 "${AWS[@]}" s3 rm --quiet --recursive "s3://$BUCKET/$RUN/" || true
-  [[ -n $RGW ]] && bash "$SRC/tests/support/services/radosgw.sh" stop "$RGW" >/dev/null 2>&1 || true
-  rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$SRC/bench/radosgw_lib.sh"
 
-if [[ -z ${FERRY_RADOSGW_ENV:-} ]]; then
-  RGW=$W/rgw
-  bash "$SRC/tests/support/services/radosgw.sh" start "$RGW" >/dev/null
-  FERRY_RADOSGW_ENV=$RGW/env
-fi
-set -a; . "$FERRY_RADOSGW_ENV"; set +a
-AWS=(/usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL_S3")
-BUCKET=$FERRY_TEST_BUCKET
+rgw_start
 
 ENV_ID=$("$MAKE_LOCK" "$W/bench.lock" "$W/pkgs" "$COUNT" "$SIZE" 7 train)
 BYTES=$(du -cb "$W"/pkgs/*.conda | tail -1 | cut -f1)
