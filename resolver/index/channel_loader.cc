@@ -11,10 +11,12 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <condition_variable>
 #include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <thread>
 
 #include "src/digest.h"
 
@@ -172,9 +174,15 @@ class CacheWriter {
   }
   Status Append(const std::vector<std::string_view>& pieces) {
     Status s = WritePieces(fd_, tmp_, pieces, &iov_);
-    if (!s.ok()) failed_ = true;
+    if (!s.ok()) {
+      failed_ = true;
+      return s;
+    }
+    for (std::string_view p : pieces) size_ += p.size();
     return s;
   }
+  int fd() const { return fd_; }
+  uint64_t size() const { return size_; }
   // A write failed (disk full, I/O error).
   bool failed() const { return failed_; }
   Status Append(std::string_view piece) { return Append(std::vector<std::string_view>{piece}); }
@@ -183,19 +191,25 @@ class CacheWriter {
     if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) {
       return Status::User("truncate " + tmp_ + ": " + std::strerror(errno));
     }
+    size_ = 0;
     return Status::Ok();
   }
-  // The whole file so far, as the body: appends the 64 zero bytes of padding and maps
-  // [0, body + padding). The mapping outlives this object (and the file's removal).
-  Result<std::pair<std::shared_ptr<MappedFile>, size_t>> MapBody() {
-    off_t size = ::lseek(fd_, 0, SEEK_END);
-    if (size < 0) return Status::User("seek " + tmp_ + ": " + std::strerror(errno));
-    static const std::string padding(64, '\0');
+  // Ends the body (the whole file so far): appends the 64 zero bytes of padding that follow it
+  // in a cache file. Returns the body's size.
+  Result<uint64_t> EndBody() {
+    const uint64_t size = size_;
+    static const std::string padding(kPadding, '\0');
     FERRY_RETURN_IF_ERROR(Append(padding));
-    auto mapped = MappedFile::FromFd(fd_, static_cast<size_t>(size) + padding.size());
-    if (!mapped) return Status::User("mmap " + tmp_ + ": " + std::strerror(errno));
-    return std::make_pair(std::move(mapped), static_cast<size_t>(size));
+    return size;
   }
+  // Maps [0, size) of the file (read-only, shared: it sees what is appended later). The mapping
+  // outlives this object (and the file's removal).
+  Result<std::shared_ptr<MappedFile>> Map(uint64_t size) {
+    auto mapped = MappedFile::FromFd(fd_, size);
+    if (!mapped) return Status::User("mmap " + tmp_ + ": " + std::strerror(errno));
+    return mapped;
+  }
+  static constexpr size_t kPadding = 64;
   Status Publish() {
     int fd = fd_;
     fd_ = -1;
@@ -214,7 +228,75 @@ class CacheWriter {
   std::string tmp_, path_;
   bool published_ = false;
   bool failed_ = false;
+  uint64_t size_ = 0;
   std::vector<struct iovec> iov_;
+};
+
+// Indexes a body while it downloads into a CacheWriter's file, on its own thread: the file is
+// mapped with room to grow (address space only; the pages are the page cache's), and the thread
+// scans what has been written so far, so the index is ready shortly after the last byte.
+class StreamIndexer {
+ public:
+  // Null when the file cannot be mapped (the body is then indexed after the download).
+  static std::unique_ptr<StreamIndexer> Start(CacheWriter& w, const SubdirIndex::Origin& origin) {
+    auto map = w.Map(kReserve);
+    if (!map.ok()) return nullptr;
+    return std::unique_ptr<StreamIndexer>(new StreamIndexer(std::move(map).value(), origin));
+  }
+  ~StreamIndexer() { Stop(); }
+  // The writer has appended: the file now holds `written` bytes of the body.
+  void Advance(uint64_t written) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      written_ = written;
+    }
+    cv_.notify_one();
+  }
+  // The body is complete: [0, size) followed by CacheWriter::kPadding bytes of padding. The
+  // index keeps the mapping alive. Null if the body outgrew the mapping.
+  Result<std::unique_ptr<SubdirIndex>> Finish(uint64_t size, Reporter& reporter) {
+    Stop();
+    if (size + CacheWriter::kPadding > kReserve) return std::unique_ptr<SubdirIndex>();
+    return builder_.Finish(map_, size, size + CacheWriter::kPadding, reporter);
+  }
+
+ private:
+  // Address space reserved for a body (no memory is committed for it).
+  static constexpr uint64_t kReserve = uint64_t{1} << 36;
+  StreamIndexer(std::shared_ptr<MappedFile> map, const SubdirIndex::Origin& origin)
+      : map_(std::move(map)), builder_(map_->view().data(), origin) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  void Run() {
+    uint64_t fed = 0;
+    for (;;) {
+      uint64_t target;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || written_ >= fed + kStep; });
+        if (stop_) return;
+        target = std::min(written_, kReserve);
+      }
+      if (!builder_.Feed(target).ok()) return;  // the error comes back from Finish
+      fed = target;
+    }
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+  static constexpr uint64_t kStep = 256 * 1024;  // scan in steps of at least this many bytes
+  std::shared_ptr<MappedFile> map_;
+  SubdirIndex::Builder builder_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t written_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 // Writes the whole cache (document + index) of an index built in memory.
@@ -344,15 +426,20 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
   // cache file, `*writer`; else it is kept in the response.
   bool cache_write_failed = false;
   auto send = [&](const std::string& file, const HttpHeaders& headers,
-                  std::unique_ptr<CacheWriter>* writer) -> Result<HttpResponse> {
+                  std::unique_ptr<CacheWriter>* writer,
+                  std::unique_ptr<StreamIndexer>* stream) -> Result<HttpResponse> {
     const std::string what = "channel " + RedactUrl(channel_url) + ", file " + subdir + "/" + file;
     HttpRequest req;
     req.url = base + file;
     req.headers = headers;
     writer->reset();
+    stream->reset();
+    SubdirIndex::Origin stream_origin = origin;
+    stream_origin.file = file;
     bool to_file = !cache_path.empty();
     for (;;) {
       std::unique_ptr<CacheWriter> w;
+      std::unique_ptr<StreamIndexer> indexer;
       ZstdToFile zstd;
       const bool zst = file == "repodata.json.zst";
       req.sink = nullptr;
@@ -361,12 +448,18 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
         auto created = CacheWriter::Create(fs, cache_path);
         if (created.ok()) {
           w = std::move(created).value();
+          indexer = StreamIndexer::Start(*w, stream_origin);
           req.sink = [&](std::string_view chunk) -> Status {
-            return zst ? zstd.Feed(chunk, *w, what) : w->Append(chunk);
+            FERRY_RETURN_IF_ERROR(zst ? zstd.Feed(chunk, *w, what) : w->Append(chunk));
+            if (indexer) indexer->Advance(w->size());
+            return Status::Ok();
           };
           req.on_restart = [&]() -> Status {
             zstd.Reset();
-            return w->Restart();
+            FERRY_RETURN_IF_ERROR(w->Restart());
+            indexer.reset();  // what it scanned is gone: start over
+            indexer = StreamIndexer::Start(*w, stream_origin);
+            return Status::Ok();
           };
         } else {
           reporter.Warn("could not write the repodata cache: " + created.status().message());
@@ -390,6 +483,7 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
       if (w && r->status == 200 && r->body.empty()) {
         if (zst) FERRY_RETURN_IF_ERROR(zstd.Finish(what));
         *writer = std::move(w);
+        *stream = std::move(indexer);
       }
       return r;
     }
@@ -406,6 +500,7 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
   HttpResponse resp;
   std::string file;
   std::unique_ptr<CacheWriter> writer;  // the 200 body, when streamed into a new cache file
+  std::unique_ptr<StreamIndexer> stream;  // its index, made while it downloaded
   if (cache) {
     std::optional<ParsedKey> k = SplitKey(cache->key);
     if (k && StartsWith(k->url, base) &&
@@ -416,7 +511,7 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
       HttpHeaders validators;
       if (!k->v1.empty()) validators.emplace_back("If-None-Match", k->v1);
       if (!k->v2.empty()) validators.emplace_back("If-Modified-Since", k->v2);
-      FERRY_ASSIGN_OR_RETURN(resp, send(file, validators, &writer));
+      FERRY_ASSIGN_OR_RETURN(resp, send(file, validators, &writer, &stream));
       std::string key = cache->key;
       if (resp.status == 304) {
         stats->http_not_modified = true;
@@ -434,7 +529,7 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
   cache.reset();
   if (resp.status != 200) {
     for (const char* f : {"repodata.json.zst", "repodata.json"}) {
-      FERRY_ASSIGN_OR_RETURN(auto r, send(f, {}, &writer));
+      FERRY_ASSIGN_OR_RETURN(auto r, send(f, {}, &writer, &stream));
       if (r.status == 404 || r.status == 403 || r.status == 410) continue;
       if (r.status != 200) {
         return Status::Network("channel " + RedactUrl(channel_url) + ", file " + subdir + "/" + f +
@@ -453,13 +548,21 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
   if (resp.from_cache) stats->http_not_modified = true;
   const std::string key = key_of(file, resp);
   if (writer) {
-    // The body is in the new cache file: index it in place, append the index, publish.
-    FERRY_ASSIGN_OR_RETURN(auto body, writer->MapBody());
-    stats->bytes = body.second;
-    std::string_view json = body.first->view().substr(0, body.second);
-    const size_t capacity = body.first->view().size();
-    FERRY_ASSIGN_OR_RETURN(auto idx, SubdirIndex::FromJsonView(std::move(body.first), json,
-                                                               capacity, origin, reporter));
+    // The body is in the new cache file, indexed while it came (or now, in place): append the
+    // index, publish.
+    FERRY_ASSIGN_OR_RETURN(const uint64_t size, writer->EndBody());
+    stats->bytes = size;
+    std::unique_ptr<SubdirIndex> idx;
+    if (stream) {
+      FERRY_ASSIGN_OR_RETURN(idx, stream->Finish(size, reporter));
+    }
+    if (!idx) {
+      const uint64_t capacity = size + CacheWriter::kPadding;
+      FERRY_ASSIGN_OR_RETURN(auto mapped, writer->Map(capacity));
+      std::string_view json = mapped->view().substr(0, size);
+      FERRY_ASSIGN_OR_RETURN(idx, SubdirIndex::FromJsonView(std::move(mapped), json, capacity,
+                                                            origin, reporter));
+    }
     if (!key.empty()) {
       Status s = idx->SerializeIndexTo(key, [&](const std::vector<std::string_view>& pieces) {
         return writer->Append(pieces);

@@ -1,11 +1,12 @@
 #include "resolver/index/repodata.h"
 
+#include "resolver/index/repodata_scan.h"
+
 #include <simdjson.h>
 
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <future>
 
 namespace ferry::resolver {
 namespace {
@@ -178,42 +179,6 @@ void PutStr(std::string* out, std::string_view s) {
   out->append(s);
 }
 
-// CRC-32C (Castagnoli), with the SSE4.2 instruction when the CPU has it (~8 GB/s; a cold load
-// checksums the whole cache once), else a table. Chainable: Crc32c(Crc32c(0, a), b) == crc of ab.
-uint32_t Crc32cSoft(uint32_t crc, const char* p, size_t n) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  for (size_t i = 0; i < n; ++i) crc = (crc >> 8) ^ table[(crc ^ static_cast<uint8_t>(p[i])) & 0xff];
-  return ~crc;
-}
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t Crc32cHw(uint32_t crc, const char* p, size_t n) {
-  uint64_t c = ~crc;
-  for (; n >= 8; n -= 8, p += 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    c = __builtin_ia32_crc32di(c, w);
-  }
-  uint32_t c32 = static_cast<uint32_t>(c);
-  for (; n > 0; --n, ++p) c32 = __builtin_ia32_crc32qi(c32, static_cast<uint8_t>(*p));
-  return ~c32;
-}
-#endif
-uint32_t Crc32c(uint32_t crc, std::string_view s) {
-#if defined(__x86_64__)
-  static const bool hw = __builtin_cpu_supports("sse4.2");
-  if (hw) return Crc32cHw(crc, s.data(), s.size());
-#endif
-  return Crc32cSoft(crc, s.data(), s.size());
-}
 uint32_t Crc32(std::string_view s) { return Crc32c(0, s); }
 
 struct Reader {
@@ -258,119 +223,73 @@ Result<specs::PackageRecord> ParseRepodataRecord(std::string_view json, size_t c
 
 Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJson(std::string json, Origin origin,
                                                            Reporter& reporter) {
-  std::unique_ptr<SubdirIndex> idx(new SubdirIndex());
-  idx->bytes_ = std::move(json);
-  Pad(&idx->bytes_);
-  idx->body_ = idx->bytes_;
-  idx->end_ = idx->bytes_.data() + idx->bytes_.capacity();
-  return Index(std::move(idx), std::move(origin), reporter);
+  auto owned = std::make_shared<std::string>(std::move(json));
+  Pad(owned.get());
+  std::string_view view(*owned);
+  const size_t capacity = owned->capacity();
+  return FromJsonView(std::move(owned), view, capacity, std::move(origin), reporter);
 }
 
 Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJsonView(std::shared_ptr<const void> owner,
                                                                std::string_view json,
                                                                size_t capacity, Origin origin,
                                                                Reporter& reporter) {
-  if (capacity < json.size() + simdjson::SIMDJSON_PADDING) {
-    return Status::User("FromJsonView: " + std::to_string(capacity - json.size()) +
-                        " bytes of padding, need " +
-                        std::to_string(simdjson::SIMDJSON_PADDING));
-  }
-  std::unique_ptr<SubdirIndex> idx(new SubdirIndex());
-  idx->owner_ = std::move(owner);
-  idx->body_ = json;
-  idx->end_ = json.data() + capacity;
-  return Index(std::move(idx), std::move(origin), reporter);
+  Builder builder(json.data(), std::move(origin));
+  return builder.Finish(std::move(owner), json.size(), capacity, reporter);
 }
 
-Result<std::unique_ptr<SubdirIndex>> SubdirIndex::Index(std::unique_ptr<SubdirIndex> idx,
-                                                        Origin origin, Reporter& reporter) {
-  idx->origin_ = std::move(origin);
-  const std::string where = Where(idx->origin_);
-  auto bad = [&](simdjson::error_code err) {
-    return Status::User(where + ": invalid repodata (" + simdjson::error_message(err) +
-                        "); the file is truncated or not JSON");
-  };
-  od::parser parser;
-  od::document doc;
-  if (auto err = parser
-                     .iterate(idx->body_.data(), idx->body_.size(),
-                              static_cast<size_t>(idx->end_ - idx->body_.data()))
-                     .get(doc)) {
-    return bad(err);
-  }
-  od::object root;
-  if (auto err = doc.get_object().get(root)) return bad(err);
-  size_t skipped = 0;
-  std::string_view last_name;
-  std::vector<Raw>* last_list = nullptr;
-  for (auto field : root) {
-    std::string_view key;
-    if (auto err = field.unescaped_key().get(key)) return bad(err);
-    if (key != "packages" && key != "packages.conda") continue;
-    od::object pkgs;
-    if (field.value().get_object().get(pkgs)) {
-      return Status::User(where + ": '" + std::string(key) + "' is not an object");
-    }
-    for (auto entry : pkgs) {
-      // The raw key text lives in the document (stable for our lifetime); file names never
-      // need JSON escapes, so a key with a backslash is skipped.
-      od::raw_json_string raw_key;
-      if (auto err = entry.key().get(raw_key)) return bad(err);
-      const char* kp = reinterpret_cast<const char*>(raw_key.raw());
-      const char* doc_end = idx->body_.data() + idx->body_.size();
-      const char* ke = kp;
-      while (ke < doc_end && *ke != '"' && *ke != '\\') ++ke;
-      std::string_view fn(kp, static_cast<size_t>(ke - kp));
-      std::string_view stable_fn = fn;
-      if (ke >= doc_end) return bad(simdjson::TAPE_ERROR);
-      const bool escaped_key = *ke != '"';
-      od::object rec;
-      if (auto err = entry.value().get_object().get(rec)) {
-        if (err == simdjson::INCORRECT_TYPE) {
-          reporter.Warn(where + ": skipping record " + std::string(fn) + ": not an object");
-          ++skipped;
-          continue;
-        }
-        return bad(err);
-      }
-      // The name as a view into the document (package names never need JSON escapes; a name
-      // with an escape is skipped).
-      od::raw_json_string raw_name;
-      auto name_err = rec.find_field_unordered("name").get_raw_json_string().get(raw_name);
-      std::string_view name_view;
-      bool escaped_name = false;
-      if (!name_err) {
-        const char* np = reinterpret_cast<const char*>(raw_name.raw());
-        const char* ne = np;
-        while (ne < doc_end && *ne != '"' && *ne != '\\') ++ne;
-        escaped_name = ne >= doc_end || *ne != '"';
-        name_view = std::string_view(np, static_cast<size_t>(ne - np));
-      }
-      std::string_view raw;
-      if (auto err = rec.raw_json().get(raw)) return bad(err);
-      if (name_err || (name_view.empty() && !escaped_name)) {
-        reporter.Warn(where + ": skipping record " + std::string(fn) + ": missing 'name'");
-        ++skipped;
-        continue;
-      }
-      if (escaped_name || escaped_key) {
-        reporter.Warn(where + ": skipping record " + std::string(fn) + ": escaped name or file");
-        ++skipped;
-        continue;
-      }
-      // Records are usually grouped by name (keys sorted by file name): reuse the last name's
-      // list instead of hashing (map values keep their address when the map grows).
-      if (name_view != last_name || !last_list) {
-        last_list = &idx->by_name_[name_view];
-        last_name = name_view;
-      }
-      last_list->push_back(Raw{stable_fn, raw});
-      ++idx->record_count_;
-    }
-  }
-  (void)skipped;
-  return idx;
+SubdirIndex::Builder::Builder(const char* doc, Origin origin)
+    : doc_(doc), idx_(new SubdirIndex()), scanner_(std::make_unique<RepodataScanner>(doc)) {
+  idx_->origin_ = std::move(origin);
 }
+
+SubdirIndex::Builder::~Builder() = default;
+
+void SubdirIndex::Builder::Take() {
+  auto& records = scanner_->records();
+  for (const ScannedRecord& r : records) {
+    std::string_view name(doc_ + r.name_off, r.name_len);
+    // Records are usually grouped by name (keys sorted by file name): reuse the last name's
+    // list instead of hashing (map values keep their address when the map grows).
+    if (name != last_name_ || !last_list_) {
+      last_list_ = &idx_->by_name_[name];
+      last_name_ = name;
+    }
+    last_list_->push_back(Raw{std::string_view(doc_ + r.fn_off, r.fn_len),
+                              std::string_view(doc_ + r.json_off, r.json_len), r.crc});
+  }
+  idx_->record_count_ += records.size();
+  records.clear();
+}
+
+Status SubdirIndex::Builder::Feed(size_t available) {
+  Status s = scanner_->Feed(available);
+  Take();
+  return s;
+}
+
+Result<std::unique_ptr<SubdirIndex>> SubdirIndex::Builder::Finish(
+    std::shared_ptr<const void> owner, size_t size, size_t capacity, Reporter& reporter) {
+  const std::string where = Where(idx_->origin_);
+  if (capacity < size + simdjson::SIMDJSON_PADDING) {
+    return Status::User(where + ": " + std::to_string(capacity - size) +
+                        " bytes of padding, need " + std::to_string(simdjson::SIMDJSON_PADDING));
+  }
+  Status s = scanner_->Finish(size);
+  Take();
+  if (!s.ok()) return Status::User(where + ": " + s.message());
+  for (const SkippedRecord& skip : scanner_->skipped()) {
+    reporter.Warn(where + ": skipping record " + skip.filename + ": " + skip.reason);
+  }
+  idx_->owner_ = std::move(owner);
+  idx_->body_ = std::string_view(doc_, size);
+  idx_->end_ = doc_ + capacity;
+  return std::move(idx_);
+}
+
+// A record reference in a cache file: file name and text (offsets into the body), and the
+// record's CRC-32C.
+constexpr uint64_t kRefSize = 8 + 4 + 8 + 4 + 4;
 
 bool SubdirIndex::RawRecords(std::string_view name, std::vector<Raw>* out) const {
   out->clear();
@@ -381,9 +300,10 @@ bool SubdirIndex::RawRecords(std::string_view name, std::vector<Raw>* out) const
   }
   auto bt = blocks_.find(name);
   if (bt == blocks_.end()) return true;
-  // The name's record references, then its record texts in the body: all covered by its crc.
+  // The name's record references (covered by the block's crc), then each record's text (by its
+  // own crc).
   const Block& block = bt->second;
-  uint32_t crc = Crc32c(0, block.refs);
+  if (Crc32c(0, block.refs) != block.crc32) return false;
   Reader rd{block.refs.data(), block.refs.data() + block.refs.size()};
   out->reserve(block.count);
   const uint64_t body_size = body_.size();
@@ -392,18 +312,18 @@ bool SubdirIndex::RawRecords(std::string_view name, std::vector<Raw>* out) const
     uint32_t fn_len = rd.U32();
     uint64_t js_off = rd.U64();
     uint32_t js_len = rd.U32();
+    uint32_t crc = rd.U32();
     if (!rd.ok || fn_off > body_size || fn_len > body_size - fn_off || js_off > body_size ||
         js_len > body_size - js_off) {
       out->clear();
       return false;
     }
-    Raw raw{body_.substr(fn_off, fn_len), body_.substr(js_off, js_len)};
-    crc = Crc32c(Crc32c(crc, raw.filename), raw.json);
+    Raw raw{body_.substr(fn_off, fn_len), body_.substr(js_off, js_len), crc};
+    if (RecordCrc(raw.filename, raw.json) != crc) {
+      out->clear();
+      return false;
+    }
     out->push_back(raw);
-  }
-  if (crc != block.crc32) {
-    out->clear();
-    return false;
   }
   return true;
 }
@@ -428,91 +348,70 @@ Status SubdirIndex::SerializeCacheTo(
 Status SubdirIndex::SerializeIndexTo(
     std::string_view key,
     const std::function<Status(const std::vector<std::string_view>&)>& write) const {
-  // Names sorted for a deterministic file. Each name: its directory entry, and its record
-  // references (offsets into the body) in the refs table; the crc covers the references and the
-  // record texts they point at.
-  std::vector<std::string_view> names;
+  // Names sorted for a deterministic file. The refs table comes first, written in chunks from
+  // one small buffer as it is made (per name: its records' offsets into the body and their
+  // crcs, computed when the document was scanned); then the header and the directory (per
+  // name: where its refs are, and their crc).
+  std::vector<std::pair<std::string_view, const std::vector<Raw>*>> names;
   names.reserve(name_count());
-  for (const auto& [n, recs] : by_name_) names.push_back(n);
-  for (const auto& [n, b] : blocks_) names.push_back(n);
+  for (const auto& [n, recs] : by_name_) names.emplace_back(n, &recs);
+  for (const auto& [n, b] : blocks_) names.emplace_back(n, nullptr);
   std::sort(names.begin(), names.end());
-  // The references and checksums of each name depend only on the name's records, so they are
-  // computed in two halves in parallel (checksumming reads the whole document: ~40% of making
-  // the index on a cold load); then the directory is laid out in order.
-  struct Part {
-    std::string refs;
-    std::vector<std::pair<uint32_t, uint32_t>> count_crc;  // per name
-    bool ok = true;
-    std::string bad_name;
-  };
   const char* base = body_.data();
-  auto make_part = [&](size_t from, size_t to) {
-    Part part;
-    part.count_crc.reserve(to - from);
-    std::vector<Raw> raws;
-    for (size_t i = from; i < to; ++i) {
-      if (!RawRecords(names[i], &raws)) {
-        part.ok = false;
-        part.bad_name = names[i];
-        return part;
-      }
-      const size_t start = part.refs.size();
-      for (const Raw& r : raws) {
-        PutU64(&part.refs, static_cast<uint64_t>(r.filename.data() - base));
-        PutU32(&part.refs, static_cast<uint32_t>(r.filename.size()));
-        PutU64(&part.refs, static_cast<uint64_t>(r.json.data() - base));
-        PutU32(&part.refs, static_cast<uint32_t>(r.json.size()));
-      }
-      uint32_t crc = Crc32c(0, std::string_view(part.refs).substr(start));
-      for (const Raw& r : raws) crc = Crc32c(Crc32c(crc, r.filename), r.json);
-      part.count_crc.emplace_back(static_cast<uint32_t>(raws.size()), crc);
-    }
-    return part;
+  constexpr size_t kChunk = 1 << 20;
+  std::string buf;
+  buf.reserve(kChunk + 64 * kRefSize);
+  auto put = [&buf](uint64_t v, int bytes) {  // little-endian
+    char b[8];
+    for (int i = 0; i < bytes; ++i) b[i] = static_cast<char>(v >> (8 * i));
+    buf.append(b, static_cast<size_t>(bytes));
   };
-  std::vector<Part> parts;
-  const size_t mid = names.size() / 2;
-  if (record_count_ > 20000) {
-    auto second = std::async(std::launch::async, make_part, mid, names.size());
-    parts.push_back(make_part(0, mid));
-    parts.push_back(second.get());
-  } else {
-    parts.push_back(make_part(0, names.size()));
-  }
   std::string dir;
-  uint64_t refs_total = 0;
-  size_t i = 0;
-  for (const Part& part : parts) {
-    if (!part.ok) return Status::User("damaged records of " + part.bad_name);
-    uint64_t off = refs_total;
-    for (const auto& [count, crc] : part.count_crc) {
-      PutStr(&dir, names[i++]);
-      PutU32(&dir, count);
-      PutU64(&dir, off);
-      PutU32(&dir, crc);
-      off += 24ull * count;
+  uint64_t refs_size = 0;
+  std::vector<Raw> from_cache;
+  for (const auto& [name, recs] : names) {
+    const std::vector<Raw>* raws = recs;
+    if (!raws) {
+      if (!RawRecords(name, &from_cache)) {
+        return Status::User("damaged records of " + std::string(name));
+      }
+      raws = &from_cache;
     }
-    refs_total += part.refs.size();
+    const size_t start = buf.size();
+    for (const Raw& r : *raws) {
+      put(static_cast<uint64_t>(r.filename.data() - base), 8);
+      put(r.filename.size(), 4);
+      put(static_cast<uint64_t>(r.json.data() - base), 8);
+      put(r.json.size(), 4);
+      put(r.crc, 4);
+    }
+    PutStr(&dir, name);
+    PutU32(&dir, static_cast<uint32_t>(raws->size()));
+    PutU64(&dir, refs_size + start);
+    PutU32(&dir, Crc32c(0, std::string_view(buf).substr(start)));
+    if (buf.size() >= kChunk) {
+      FERRY_RETURN_IF_ERROR(write({buf}));
+      refs_size += buf.size();
+      buf.clear();
+    }
   }
-  const uint64_t index_offset = body_.size() + kCachePadding;
+  refs_size += buf.size();
+  const uint64_t index_offset = body_.size() + kCachePadding + refs_size;
   std::string header;
   header.append(kMagic, 8);
   PutU32(&header, kCacheVersion);
   PutStr(&header, key);
   PutU64(&header, body_.size());
+  PutU64(&header, refs_size);
   PutU64(&header, names.size());
   PutU64(&header, dir.size());
   PutU32(&header, Crc32(dir));
-  std::string refs_size;
-  PutU64(&refs_size, refs_total);
-  const uint64_t file_size = index_offset + header.size() + dir.size() + 8 + refs_total + 24;
+  const uint64_t file_size = index_offset + header.size() + dir.size() + 24;
   std::string footer;
   PutU64(&footer, index_offset);
   PutU64(&footer, file_size);
   footer.append(kTrailer, 8);
-  std::vector<std::string_view> pieces = {header, dir, refs_size};
-  for (const Part& part : parts) pieces.push_back(part.refs);
-  pieces.push_back(footer);
-  return write(pieces);
+  return write({buf, header, dir, footer});
 }
 
 namespace {
@@ -572,21 +471,24 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCacheView(std::shared_ptr<
   if (version != kCacheVersion) return corrupt("unsupported version " + std::to_string(version));
   if (rd.Str() != key) return corrupt("stale (key mismatch)");
   uint64_t body_size = rd.U64();
+  uint64_t refs_size = rd.U64();
   uint64_t n = rd.U64();
   uint64_t dir_size = rd.U64();
   uint32_t dir_crc = rd.U32();
-  if (!rd.ok || body_size + kCachePadding != index_offset) return corrupt("corrupt header");
-  if (dir_size > static_cast<uint64_t>(rd.end - rd.p)) return corrupt("corrupt header");
-  // Each directory entry takes at least 21 bytes: bounds the name count before reserving.
-  if (n > dir_size / 21) return corrupt("corrupt header");
+  if (!rd.ok || body_size > index_offset || refs_size > index_offset - body_size ||
+      body_size + kCachePadding + refs_size != index_offset) {
+    return corrupt("corrupt header");
+  }
+  // The directory runs to the footer. Each entry takes at least 21 bytes: bounds the name
+  // count before reserving.
+  if (dir_size != static_cast<uint64_t>(rd.end - rd.p) || n > dir_size / 21) {
+    return corrupt("corrupt header");
+  }
   std::string_view dir(rd.p, dir_size);
   if (Crc32(dir) != dir_crc) return corrupt("corrupt directory");
-  rd.p += dir_size;
-  uint64_t refs_size = rd.U64();
-  if (!rd.ok || refs_size != static_cast<uint64_t>(rd.end - rd.p)) return corrupt("corrupt refs");
-  const char* refs = rd.p;
+  const char* refs = b.data() + body_size + kCachePadding;
   idx->body_ = b.substr(0, body_size);
-  idx->end_ = b.data() + index_offset;  // the padding after the body is readable
+  idx->end_ = refs;  // the padding after the body is readable
   Reader dr{dir.data(), dir.data() + dir.size()};
   idx->blocks_.reserve(n);
   std::string_view prev_name;
@@ -595,7 +497,7 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromCacheView(std::shared_ptr<
   // A name's refs end where the next name's begin (the last ones at the end of the table).
   auto close_prev = [&](uint64_t end_off) -> bool {
     if (prev_name.empty()) return true;
-    if (end_off < prev_off || end_off > refs_size || end_off - prev_off != 24ull * prev_count) {
+    if (end_off < prev_off || end_off > refs_size || end_off - prev_off != kRefSize * prev_count) {
       return false;
     }
     idx->blocks_[prev_name].refs = std::string_view(refs + prev_off, end_off - prev_off);

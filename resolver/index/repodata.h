@@ -1,7 +1,7 @@
 // One subdir of a conda channel (its repodata.json), indexed by package name and materialized
 // lazily: building the index only records, per name, where each record's JSON text is (the
-// file is walked once with simdjson On-Demand); a name's records are parsed into
-// specs::PackageRecord only when asked for. `packages` and `packages.conda` both count; a
+// file is walked once by RepodataScanner, possibly while it downloads); a name's records are
+// parsed into specs::PackageRecord (simdjson On-Demand) only when asked for. `packages` and `packages.conda` both count; a
 // `.conda` and a `.tar.bz2` of the same name-version-build are one record (the `.conda`).
 //
 // The index can be saved in a versioned binary cache (docs/formats/repodata-cache.md): the
@@ -23,6 +23,8 @@
 
 namespace ferry::resolver {
 
+class RepodataScanner;
+
 class SubdirIndex {
  public:
   // Where records come from, for URLs and messages.
@@ -33,16 +35,19 @@ class SubdirIndex {
   };
 
   // Indexes a repodata.json document (takes ownership of the bytes). Errors (kUser) name the
-  // channel and file: not JSON, truncated, `packages` not an object. Records without a string
-  // `name` are skipped with a warning on `reporter`.
+  // channel and file: not JSON, truncated, `packages` not an object. Records that cannot be
+  // indexed (not an object, no string `name`) are skipped with a warning on `reporter`.
   static Result<std::unique_ptr<SubdirIndex>> FromJson(std::string json, Origin origin,
                                                        Reporter& reporter);
   // Same, over bytes owned by `owner` (e.g. a mapping of the file the body was downloaded to)
   // that stay valid while the index lives; [json.data(), json.data() + capacity) must be
-  // readable, with capacity >= json.size() + 64 (simdjson's padding).
+  // readable, with capacity >= json.size() + 64 (simdjson's padding, for reading records).
   static Result<std::unique_ptr<SubdirIndex>> FromJsonView(std::shared_ptr<const void> owner,
                                                            std::string_view json, size_t capacity,
                                                            Origin origin, Reporter& reporter);
+
+  // Builds an index while its document is still arriving (below).
+  class Builder;
 
   // Loads an index saved by SerializeCache. `key` must equal the key it was saved with
   // (URL + validators); a mismatch, wrong version or corrupt file is an error (the caller then
@@ -58,7 +63,8 @@ class SubdirIndex {
                                                             std::string_view bytes, Origin origin,
                                                             std::string_view key);
   // The binary cache form (format version kCacheVersion) tagged with `key`: the repodata
-  // document itself, 64 zero bytes, then the index (name directory + record references).
+  // document itself, 64 zero bytes, then the index (name directory + record references, each
+  // with its record's CRC-32C).
   std::string SerializeCache(std::string_view key) const;
   // Same bytes, handed to `write` in order as batches of pieces that point into the index's own
   // memory (valid only during the call), so a writer can writev(2) them with no copy.
@@ -68,7 +74,7 @@ class SubdirIndex {
   // Only the part after the document and its 64 bytes of padding (for a writer that already
   // has the document in the file, e.g. downloaded straight into it).
   Status SerializeIndexTo(std::string_view key, const PieceWriter& write) const;
-  static constexpr uint32_t kCacheVersion = 5;
+  static constexpr uint32_t kCacheVersion = 6;
   // The key a cache file was saved with, after checking the footer, magic and version only
   // (cheap). Used to revalidate with the validators the cache was made from.
   static Result<std::string> CacheKeyOf(std::string_view bytes);
@@ -96,6 +102,7 @@ class SubdirIndex {
   struct Raw {
     std::string_view filename;
     std::string_view json;
+    uint32_t crc;  // RecordCrc(filename, json)
   };
   SubdirIndex() = default;
 
@@ -104,8 +111,6 @@ class SubdirIndex {
     uint32_t count;
     uint32_t crc32;
   };
-  static Result<std::unique_ptr<SubdirIndex>> Index(std::unique_ptr<SubdirIndex> idx,
-                                                    Origin origin, Reporter& reporter);
   // The raw records of `name`; false if its cache block is damaged (crc32 mismatch).
   bool RawRecords(std::string_view name, std::vector<Raw>* out) const;
   // The index that replaced this one after a damaged block, or null.
@@ -116,8 +121,7 @@ class SubdirIndex {
 
   Origin origin_;
   std::string_view body_;  // the repodata document
-  std::string bytes_;  // owns what the views point into (+ simdjson padding), or:
-  std::shared_ptr<const void> owner_;  // keeps a mapping alive
+  std::shared_ptr<const void> owner_;  // keeps the document (a string or a mapping) alive
   const char* end_ = nullptr;  // end of readable bytes (for simdjson's padding)
   std::unordered_map<std::string_view, std::vector<Raw>> by_name_;  // from JSON
   std::unordered_map<std::string_view, Block> blocks_;             // from a cache file
@@ -126,6 +130,29 @@ class SubdirIndex {
   mutable std::mutex mu_;
   mutable std::unique_ptr<SubdirIndex> replacement_;
   mutable bool reload_tried_ = false;
+};
+
+// Builds an index while its document is still arriving (appended in place, e.g. downloaded
+// into a file that is mapped in memory): Feed it as bytes come, then Finish. One thread at a
+// time may call it.
+class SubdirIndex::Builder {
+ public:
+  Builder(const char* doc, Origin origin);
+  ~Builder();
+  // doc[0, available) is there (`available` never decreases). An error is final.
+  Status Feed(size_t available);
+  // The document is doc[0, size), readable up to doc + capacity (capacity >= size + 64), and
+  // `owner` keeps it alive. Warnings for skipped records go to `reporter`.
+  Result<std::unique_ptr<SubdirIndex>> Finish(std::shared_ptr<const void> owner, size_t size,
+                                              size_t capacity, Reporter& reporter);
+
+ private:
+  void Take();  // moves the scanner's records into the index
+  const char* doc_;
+  std::unique_ptr<SubdirIndex> idx_;
+  std::unique_ptr<RepodataScanner> scanner_;
+  std::string_view last_name_;
+  std::vector<SubdirIndex::Raw>* last_list_ = nullptr;
 };
 
 // Parses one repodata record (a JSON object's text, readable with simdjson padding after it).
