@@ -45,7 +45,9 @@ Result<std::vector<IndexedChannel>> LoadCondaChannels(const RequirementSet& req,
       Job* j = job.get();
       std::string url = channels[c].url;
       j->result = std::async(std::launch::async, [&http, &fs, &cache_dir, &reporter, url, sd, j] {
-        auto r = LoadSubdir(url, sd, http, fs, cache_dir, reporter, &j->stats);
+        // The indexes live until the solve is over: their cache files are finished meanwhile.
+        auto r = LoadSubdir(url, sd, http, fs, cache_dir, reporter, &j->stats,
+                            /*cache_in_background=*/true);
         reporter.Advance(1);
         return r;
       });

@@ -354,7 +354,8 @@ class ZstdToFile {
 Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
                                           const std::string& subdir, HttpClient& http,
                                           FileSystem& fs, const std::string& cache_dir,
-                                          Reporter& reporter, LoadStats* stats, bool use_cache);
+                                          Reporter& reporter, LoadStats* stats, bool use_cache,
+                                          bool cache_in_background);
 
 // After a damaged block shows up in a cache-backed index: drop the file and load again without
 // reading the cache (the fresh index is cached again).
@@ -364,14 +365,15 @@ void SetReloader(SubdirIndex* idx, const std::string& channel_url, const std::st
   idx->set_reloader([channel_url, subdir, &http, &fs, cache_dir, &reporter] {
     (void)fs.RemoveAll(CachePath(cache_dir, channel_url + "/" + subdir + "/"));
     LoadStats ignored;
-    return Load(channel_url, subdir, http, fs, cache_dir, reporter, &ignored, false);
+    return Load(channel_url, subdir, http, fs, cache_dir, reporter, &ignored, false, false);
   });
 }
 
 Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
                                           const std::string& subdir, HttpClient& http,
                                           FileSystem& fs, const std::string& cache_dir,
-                                          Reporter& reporter, LoadStats* stats, bool use_cache) {
+                                          Reporter& reporter, LoadStats* stats, bool use_cache,
+                                          bool cache_in_background) {
   const std::string base = channel_url + "/" + subdir + "/";
   SubdirIndex::Origin origin{channel_url, subdir, "repodata.json"};
   const std::string cache_path = CachePath(cache_dir, base);
@@ -564,11 +566,20 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
                                                             origin, reporter));
     }
     if (!key.empty()) {
-      Status s = idx->SerializeIndexTo(key, [&](const std::vector<std::string_view>& pieces) {
-        return writer->Append(pieces);
-      });
-      if (s.ok()) s = writer->Publish();
-      if (!s.ok()) reporter.Warn("could not write the repodata cache: " + s.message());
+      SubdirIndex* index = idx.get();
+      auto finish = [index, key, w = std::shared_ptr<CacheWriter>(std::move(writer)), &reporter] {
+        Status s = index->SerializeIndexTo(key, [&](const std::vector<std::string_view>& pieces) {
+          return w->Append(pieces);
+        });
+        if (s.ok()) s = w->Publish();
+        if (!s.ok()) reporter.Warn("could not write the repodata cache: " + s.message());
+      };
+      // The index is complete: the caller may use it while its cache file is finished.
+      if (cache_in_background) {
+        index->RunInBackground(std::move(finish));
+      } else {
+        finish();
+      }
     }
     return idx;
   }
@@ -628,10 +639,11 @@ Result<std::string> ZstdDecompress(std::string_view data, const std::string& wha
 Result<std::unique_ptr<SubdirIndex>> LoadSubdir(const std::string& channel_url,
                                                 const std::string& subdir, HttpClient& http,
                                                 FileSystem& fs, const std::string& cache_dir,
-                                                Reporter& reporter, LoadStats* stats) {
+                                                Reporter& reporter, LoadStats* stats,
+                                                bool cache_in_background) {
   LoadStats local;
   return Load(NormalizeChannelUrl(channel_url), subdir, http, fs, cache_dir, reporter,
-              stats ? stats : &local, true);
+              stats ? stats : &local, true, cache_in_background);
 }
 
 }  // namespace ferry::resolver

@@ -34,10 +34,14 @@ struct LoadStats {
 // files is kUser "channel X has no <subdir>/repodata.json". `cache_dir` may be empty (no cache).
 // A cache-backed index may re-read the subdir later if a damaged cache block shows up (see
 // SubdirIndex::set_reloader), so `http`, `fs` and `reporter` must outlive the returned index.
+// With `cache_in_background`, a downloaded subdir's cache file is finished on another thread
+// while the caller uses the index (SubdirIndex::RunInBackground): it is complete once the index
+// is destroyed. Without, it is complete when LoadSubdir returns.
 Result<std::unique_ptr<SubdirIndex>> LoadSubdir(const std::string& channel_url,
                                                 const std::string& subdir, HttpClient& http,
                                                 FileSystem& fs, const std::string& cache_dir,
-                                                Reporter& reporter, LoadStats* stats = nullptr);
+                                                Reporter& reporter, LoadStats* stats = nullptr,
+                                                bool cache_in_background = false);
 
 // Decompresses a zstd frame sequence; kUser on corrupt input (named by `what`).
 Result<std::string> ZstdDecompress(std::string_view data, const std::string& what);

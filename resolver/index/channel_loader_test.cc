@@ -384,3 +384,26 @@ TEST_CASE("channel loader: temp files of a dead process's interrupted download a
   REQUIRE(LoadSubdir("http://127.0.0.1:1/ch", "noarch", http, fs, cache, NullReporter()).ok());
   CHECK(CacheFiles(fs, cache) == std::vector<std::string>{frd, live});
 }
+
+TEST_CASE("channel loader: a cache finished in the background is complete once the index is gone") {
+  PosixFileSystem fs;
+  ConditionalHttp http;
+  http.files["http://127.0.0.1:1/ch/linux-64/repodata.json"] = {
+      "{\"packages\":{" + Rec("lib", "1.0") + "," + Rec("app", "2.0") + "}}", "\"bg\""};
+  std::string cache = TempDir();
+  {
+    auto idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, cache, NullReporter(),
+                          nullptr, /*cache_in_background=*/true);
+    REQUIRE(idx.ok());
+    // Usable while its cache file is being written.
+    CHECK((*idx)->Records("app", NullReporter()).at(0).version.ToString() == "2.0");
+  }
+  REQUIRE(CacheFiles(fs, cache).size() == 1);
+  CHECK(CacheFiles(fs, cache)[0].find(".tmp-") == std::string::npos);
+  LoadStats warm;
+  auto idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, cache, NullReporter(),
+                        &warm, true);
+  REQUIRE(idx.ok());
+  CHECK(warm.from_parsed_cache);
+  CHECK((*idx)->Records("lib", NullReporter()).at(0).version.ToString() == "1.0");
+}

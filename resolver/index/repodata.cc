@@ -238,6 +238,15 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJsonView(std::shared_ptr<c
   return builder.Finish(std::move(owner), json.size(), capacity, reporter);
 }
 
+SubdirIndex::~SubdirIndex() {
+  if (background_.joinable()) background_.join();
+}
+
+void SubdirIndex::RunInBackground(std::function<void()> task) {
+  if (background_.joinable()) background_.join();
+  background_ = std::thread(std::move(task));
+}
+
 SubdirIndex::Builder::Builder(const char* doc, Origin origin)
     : doc_(doc), idx_(new SubdirIndex()), scanner_(std::make_unique<RepodataScanner>(doc)) {
   idx_->origin_ = std::move(origin);

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -86,6 +87,12 @@ class SubdirIndex {
   using Reloader = std::function<Result<std::unique_ptr<SubdirIndex>>()>;
   void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
 
+  // Runs `task` on a thread of its own now; the index waits for it before it goes away. For work
+  // that only reads the index and need not delay its use (writing its cache file while the
+  // solver starts). At most one task.
+  void RunInBackground(std::function<void()> task);
+  ~SubdirIndex();
+
   bool HasName(std::string_view name) const {
     if (const SubdirIndex* r = replacement()) return r->HasName(name);
     return by_name_.count(name) > 0 || blocks_.count(name) > 0;
@@ -130,6 +137,7 @@ class SubdirIndex {
   mutable std::mutex mu_;
   mutable std::unique_ptr<SubdirIndex> replacement_;
   mutable bool reload_tried_ = false;
+  std::thread background_;
 };
 
 // Builds an index while its document is still arriving (appended in place, e.g. downloaded
