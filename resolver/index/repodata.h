@@ -157,6 +157,7 @@ class SubdirIndex::Builder {
  private:
   void Take();  // moves the scanner's records into the index
   const char* doc_;
+  size_t fed_ = 0;
   std::unique_ptr<SubdirIndex> idx_;
   std::unique_ptr<RepodataScanner> scanner_;
   std::string_view last_name_;

@@ -46,7 +46,9 @@ inline uint32_t RecordCrc(std::string_view filename, std::string_view json) {
 
 class RepodataScanner {
  public:
-  enum class Kernel { kAuto, kPortable };  // kPortable: no SIMD (for tests: same results)
+  // The SIMD instructions used (all give the same results). kAuto: the best the CPU has; a kernel
+  // the CPU lacks falls back to kPortable (no SIMD).
+  enum class Kernel { kAuto, kPortable, kAvx2, kAvx512 };
 
   // `doc` is the document's first byte. Bytes are appended after it between calls; the bytes
   // already fed never change.
@@ -63,6 +65,7 @@ class RepodataScanner {
   // The records found so far, in document order. The caller may consume and clear them between
   // calls (new ones are appended).
   std::vector<ScannedRecord>& records() { return records_; }
+  Kernel kernel() const { return kernel_; }  // the one in use: never kAuto
   // Records skipped (with why), in document order.
   const std::vector<SkippedRecord>& skipped() const { return skipped_; }
 
@@ -90,6 +93,7 @@ class RepodataScanner {
   };
 
   Status Scan(size_t end, bool final);
+  void ComputeCrcs(size_t from);  // of records_[from, end): found by this call
   // Runs the skipper over windows wholly before `end` (or to `end` through a padded copy when
   // `final`). Returns true when the value closed (skip_.pos is just past its closing bracket).
   Result<bool> RunSkip(size_t end, bool final);
@@ -98,7 +102,7 @@ class RepodataScanner {
   Status Value(uint64_t at, char c);  // a value starts at `at` in the top container
 
   const char* doc_;
-  bool simd_;
+  Kernel kernel_;
   uint64_t pos_ = 0;  // next byte to tokenize (depths 0-2)
   std::vector<Container> stack_;
   bool root_done_ = false;
