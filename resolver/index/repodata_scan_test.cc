@@ -37,6 +37,23 @@ using Kernel = RepodataScanner::Kernel;
 
 namespace {
 
+// Every kernel (one the CPU lacks runs the portable code).
+constexpr Kernel kKernels[] = {Kernel::kAuto, Kernel::kPortable, Kernel::kAvx2, Kernel::kAvx512};
+
+const char* KernelName(Kernel k) {
+  switch (k) {
+    case Kernel::kAuto:
+      return "kAuto";
+    case Kernel::kPortable:
+      return "kPortable";
+    case Kernel::kAvx2:
+      return "kAvx2";
+    case Kernel::kAvx512:
+      return "kAvx512";
+  }
+  return "?";
+}
+
 namespace od = simdjson::ondemand;
 
 bool IsWs(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
@@ -612,10 +629,12 @@ class DocGen {
       }
       return;
     }
-    static const char* kKeys[] = {"version",    "build",  "build_number",   "depends", "constrains",
-                                  "license",    "md5",    "sha256",         "size",    "subdir",
-                                  "timestamp",  "noarch", "names",          "Name",    "name ",
-                                  "na\\u006de", "nam",    "track_features", "x\\\"y",  "\\\\name"};
+    static const char* kKeys[] = {
+        "version", "build",   "build_number", "depends",    "constrains", "license",
+        "md5",     "sha256",  "size",         "subdir",     "timestamp",  "noarch",
+        "names",   "Name",    "name ",        "na\\u006de", "nam",        "namE",
+        "nams",    "nome",    "xame",         "naMe",       "nbme",       "track_features",
+        "x\\\"y",  "\\\\name"};
     constexpr size_t kNKeys = sizeof(kKeys) / sizeof(kKeys[0]);
     // The "name" fields: [position, kind] with kind 0 string, 1 not a string, 2 empty, 3 escaped.
     std::vector<int> names;
@@ -701,8 +720,8 @@ class DocGen {
 
 void CheckAllFeedings(const std::string& doc, const Outcome& expected, uint64_t seed,
                       size_t max_chunk) {
-  for (Kernel kernel : {Kernel::kAuto, Kernel::kPortable}) {
-    const char* kname = kernel == Kernel::kAuto ? "kAuto" : "kPortable";
+  for (Kernel kernel : kKernels) {
+    const char* kname = KernelName(kernel);
     for (int mode = 0; mode < 3; ++mode) {
       Feeding how;
       how.kernel = kernel;
@@ -761,6 +780,22 @@ TEST_CASE("repodata scan: Crc32c known vector, chaining, and a bitwise reference
   CHECK(RecordCrc("a.conda", "{}") != RecordCrc("a.conda", "{ }"));
 }
 
+TEST_CASE("repodata scan: kernel() is the kernel in use", "[scan]") {
+  const char doc[] = "{}";
+  CHECK(RepodataScanner(doc, Kernel::kPortable).kernel() == Kernel::kPortable);
+  for (Kernel k : kKernels) CHECK(RepodataScanner(doc, k).kernel() != Kernel::kAuto);
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2")) {
+    CHECK(RepodataScanner(doc, Kernel::kAvx2).kernel() == Kernel::kAvx2);
+    CHECK(RepodataScanner(doc, Kernel::kAuto).kernel() != Kernel::kPortable);
+  }
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
+    CHECK(RepodataScanner(doc, Kernel::kAvx512).kernel() == Kernel::kAvx512);
+    CHECK(RepodataScanner(doc, Kernel::kAuto).kernel() == Kernel::kAvx512);
+  }
+#endif
+}
+
 TEST_CASE("repodata scan: a hand-checked document", "[scan]") {
   const std::string doc =
       "{\"info\":{\"packages\":{\"z\":{\"name\":\"no\"}}},\n"
@@ -771,14 +806,13 @@ TEST_CASE("repodata scan: a hand-checked document", "[scan]") {
       "\"en\":{\"name\":\"a\\u0062\"},\"nk\":{\"na\\u006de\":\"x\"},"
       "\"first\":{\"name\":[1],\"name\":\"later\"}},\t\"packages.conda\":{\"b.conda\":{ \"name\" : "
       "\"b\" }},\"pack\\u0061ges\":[],\"packages\":{\"c\":{\"name\":\"c\"}}}\r\n";
-  for (Kernel kernel : {Kernel::kAuto, Kernel::kPortable}) {
+  for (Kernel kernel : kKernels) {
     for (size_t max_chunk : {size_t{0}, size_t{1}, size_t{5}}) {
       Feeding how;
       how.kernel = kernel;
       how.max_chunk = max_chunk;
       Outcome got = Scan(doc, how);
-      INFO("kernel " << (kernel == Kernel::kAuto ? "kAuto" : "kPortable")
-                     << ", chunks of <= " << max_chunk);
+      INFO("kernel " << KernelName(kernel) << ", chunks of <= " << max_chunk);
       REQUIRE(got.ok);
       REQUIRE(got.records.size() == 3);
       auto text = [&doc](uint64_t off, uint32_t len) { return doc.substr(off, len); };
@@ -838,7 +872,7 @@ TEST_CASE("repodata scan: random documents match the reference, whatever the fee
       size_t k = rng() % doc.size();
       if (std::all_of(doc.begin() + static_cast<long>(k), doc.end(), IsWs)) continue;
       Feeding how;
-      how.kernel = t % 2 ? Kernel::kPortable : Kernel::kAuto;
+      how.kernel = kKernels[t];
       how.max_chunk = t < 2 ? 0 : 64;
       Outcome got = Scan(std::string_view(doc).substr(0, k), how);
       INFO("truncated to " << k << " bytes");
@@ -873,7 +907,7 @@ TEST_CASE("repodata scan: records are ready before the document ends", "[scan]")
     doc += "\"p" + std::to_string(i) + ".conda\":{\"name\":\"p\",\"depends\":[\"a\",\"b\"]}";
   }
   doc += "}}";
-  for (Kernel kernel : {Kernel::kAuto, Kernel::kPortable}) {
+  for (Kernel kernel : kKernels) {
     GuardedDoc buf(doc);
     RepodataScanner scanner(buf.data(), kernel);
     buf.Reveal(doc.size() / 2);
@@ -903,7 +937,7 @@ TEST_CASE("repodata scan: values nest 64 deep in a record, not 65", "[scan]") {
     // The record object is level 1.
     std::string doc = "{\"packages\":{\"a\":{\"name\":\"a\",\"d\":" + open + "1" + close + "}}}";
     std::string in_info = "{\"info\":[[" + open + "1" + close + "]]}";
-    for (Kernel kernel : {Kernel::kAuto, Kernel::kPortable}) {
+    for (Kernel kernel : kKernels) {
       Feeding how;
       how.kernel = kernel;
       Outcome got = Scan(doc, how);
@@ -930,7 +964,7 @@ TEST_CASE("repodata scan: every truncation of a small document is an error", "[s
       "  \"packages\":{\"a-1-0.tar.bz2\":{\"depends\":[\"b >=1\",{\"x\":[1,2.5e3,null]}],"
       "\"name\":\"a\",\"s\":\"q\\\"\\\\\\u00e9}]\"},\"bad\":7},\n"
       "  \"packages.conda\":{\"c-2-1.conda\":{\"name\":\"c\"}},\"removed\":[\"z\"]}\n\t \n";
-  for (Kernel kernel : {Kernel::kAuto, Kernel::kPortable}) {
+  for (Kernel kernel : kKernels) {
     Feeding whole;
     whole.kernel = kernel;
     Outcome full = Scan(doc, whole);
@@ -1002,7 +1036,7 @@ TEST_CASE("repodata scan: invalid documents are errors", "[scan]") {
       "{\"removed\":[\"a\" \"b\"]}",
       "{\"packages\":{\"a\":{\"name\":\"a\"}}",  // root not closed
   };
-  for (Kernel kernel : {Kernel::kAuto, Kernel::kPortable}) {
+  for (Kernel kernel : kKernels) {
     for (size_t max_chunk : {size_t{0}, size_t{1}, size_t{7}}) {
       for (const char* doc : kSyntax) {
         Outcome got = scan(doc, kernel, max_chunk);
@@ -1034,7 +1068,7 @@ TEST_CASE("repodata scan: invalid documents are errors", "[scan]") {
   // are not checked: `{"info":1.2.3}` passes.)
   const char* kBadScalars[] = {"{\"info\":tru}", "{\"info\":nul}", "{\"info\":truex}",
                                "{\"packages\":{\"a\":fals}}", "{\"info\":[1,2,nulll]}"};
-  for (Kernel kernel : {Kernel::kAuto, Kernel::kPortable}) {
+  for (Kernel kernel : kKernels) {
     for (const char* doc : kBadScalars) {
       Outcome got = scan(doc, kernel, 0);
       INFO("document [" << doc << "]: " << got.error);
