@@ -238,7 +238,12 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::FromJsonView(std::shared_ptr<c
   return builder.Finish(std::move(owner), json.size(), capacity, reporter);
 }
 
+// A record reference (SubdirIndex::Ref): file name and text (offsets into the body), and the
+// record's CRC-32C.
+constexpr uint64_t kRefSize = 8 + 4 + 8 + 4 + 4;
+
 SubdirIndex::~SubdirIndex() {
+  static_assert(sizeof(Ref) == kRefSize);
   if (background_.joinable()) background_.join();
 }
 
@@ -264,8 +269,17 @@ void SubdirIndex::Builder::Take() {
       last_list_ = &idx_->by_name_[name];
       last_name_ = name;
     }
-    last_list_->push_back(Raw{std::string_view(doc_ + r.fn_off, r.fn_len),
-                              std::string_view(doc_ + r.json_off, r.json_len), r.crc});
+    Ref ref;
+    unsigned char* b = ref.bytes;
+    auto put = [&b](uint64_t v, int bytes) {  // little-endian
+      for (int i = 0; i < bytes; ++i) *b++ = static_cast<unsigned char>(v >> (8 * i));
+    };
+    put(r.fn_off, 8);
+    put(r.fn_len, 4);
+    put(r.json_off, 8);
+    put(r.json_len, 4);
+    put(r.crc, 4);
+    last_list_->push_back(ref);
   }
   idx_->record_count_ += records.size();
   records.clear();
@@ -304,27 +318,31 @@ Result<std::unique_ptr<SubdirIndex>> SubdirIndex::Builder::Finish(
   return std::move(idx_);
 }
 
-// A record reference in a cache file: file name and text (offsets into the body), and the
-// record's CRC-32C.
-constexpr uint64_t kRefSize = 8 + 4 + 8 + 4 + 4;
 
 bool SubdirIndex::RawRecords(std::string_view name, std::vector<Raw>* out) const {
   out->clear();
+  std::string_view refs;
+  uint32_t count = 0;
+  bool check = false;  // references from a cache file are checked against their crcs
   auto it = by_name_.find(name);
   if (it != by_name_.end()) {
-    *out = it->second;
-    return true;
+    refs = std::string_view(reinterpret_cast<const char*>(it->second.data()),
+                            it->second.size() * kRefSize);
+    count = static_cast<uint32_t>(it->second.size());
+  } else {
+    auto bt = blocks_.find(name);
+    if (bt == blocks_.end()) return true;
+    // The name's references are covered by the block's crc, each record's text by its own.
+    const Block& block = bt->second;
+    if (Crc32c(0, block.refs) != block.crc32) return false;
+    refs = block.refs;
+    count = block.count;
+    check = true;
   }
-  auto bt = blocks_.find(name);
-  if (bt == blocks_.end()) return true;
-  // The name's record references (covered by the block's crc), then each record's text (by its
-  // own crc).
-  const Block& block = bt->second;
-  if (Crc32c(0, block.refs) != block.crc32) return false;
-  Reader rd{block.refs.data(), block.refs.data() + block.refs.size()};
-  out->reserve(block.count);
+  Reader rd{refs.data(), refs.data() + refs.size()};
+  out->reserve(count);
   const uint64_t body_size = body_.size();
-  for (uint32_t k = 0; k < block.count; ++k) {
+  for (uint32_t k = 0; k < count; ++k) {
     uint64_t fn_off = rd.U64();
     uint32_t fn_len = rd.U32();
     uint64_t js_off = rd.U64();
@@ -336,7 +354,7 @@ bool SubdirIndex::RawRecords(std::string_view name, std::vector<Raw>* out) const
       return false;
     }
     Raw raw{body_.substr(fn_off, fn_len), body_.substr(js_off, js_len), crc};
-    if (RecordCrc(raw.filename, raw.json) != crc) {
+    if (check && RecordCrc(raw.filename, raw.json) != crc) {
       out->clear();
       return false;
     }
@@ -365,54 +383,39 @@ Status SubdirIndex::SerializeCacheTo(
 Status SubdirIndex::SerializeIndexTo(
     std::string_view key,
     const std::function<Status(const std::vector<std::string_view>&)>& write) const {
-  // Names sorted for a deterministic file. The refs table comes first, written in chunks from
-  // one small buffer as it is made (per name: its records' offsets into the body and their
-  // crcs, computed when the document was scanned); then the header and the directory (per
-  // name: where its refs are, and their crc).
-  std::vector<std::pair<std::string_view, const std::vector<Raw>*>> names;
+  // Names sorted for a deterministic file. The refs table comes first: per name, its records'
+  // references exactly as the index holds them (offsets into the body and crcs computed when
+  // the document was scanned); then the header and the directory (per name: where its
+  // references are, and their crc).
+  std::vector<std::pair<std::string_view, std::string_view>> names;  // name, its references
   names.reserve(name_count());
-  for (const auto& [n, recs] : by_name_) names.emplace_back(n, &recs);
-  for (const auto& [n, b] : blocks_) names.emplace_back(n, nullptr);
+  for (const auto& [n, refs] : by_name_) {
+    names.emplace_back(n, std::string_view(reinterpret_cast<const char*>(refs.data()),
+                                           refs.size() * kRefSize));
+  }
+  std::vector<Raw> check;
+  for (const auto& [n, b] : blocks_) {
+    if (!RawRecords(n, &check)) return Status::User("damaged records of " + std::string(n));
+    names.emplace_back(n, b.refs);
+  }
   std::sort(names.begin(), names.end());
-  const char* base = body_.data();
-  constexpr size_t kChunk = 1 << 20;
-  std::string buf;
-  buf.reserve(kChunk + 64 * kRefSize);
-  auto put = [&buf](uint64_t v, int bytes) {  // little-endian
-    char b[8];
-    for (int i = 0; i < bytes; ++i) b[i] = static_cast<char>(v >> (8 * i));
-    buf.append(b, static_cast<size_t>(bytes));
-  };
+  // The refs table goes out as it is held (one piece per name, in batches).
   std::string dir;
   uint64_t refs_size = 0;
-  std::vector<Raw> from_cache;
-  for (const auto& [name, recs] : names) {
-    const std::vector<Raw>* raws = recs;
-    if (!raws) {
-      if (!RawRecords(name, &from_cache)) {
-        return Status::User("damaged records of " + std::string(name));
-      }
-      raws = &from_cache;
-    }
-    const size_t start = buf.size();
-    for (const Raw& r : *raws) {
-      put(static_cast<uint64_t>(r.filename.data() - base), 8);
-      put(r.filename.size(), 4);
-      put(static_cast<uint64_t>(r.json.data() - base), 8);
-      put(r.json.size(), 4);
-      put(r.crc, 4);
-    }
+  std::vector<std::string_view> batch;
+  for (const auto& [name, refs] : names) {
     PutStr(&dir, name);
-    PutU32(&dir, static_cast<uint32_t>(raws->size()));
-    PutU64(&dir, refs_size + start);
-    PutU32(&dir, Crc32c(0, std::string_view(buf).substr(start)));
-    if (buf.size() >= kChunk) {
-      FERRY_RETURN_IF_ERROR(write({buf}));
-      refs_size += buf.size();
-      buf.clear();
+    PutU32(&dir, static_cast<uint32_t>(refs.size() / kRefSize));
+    PutU64(&dir, refs_size);
+    PutU32(&dir, Crc32c(0, refs));
+    refs_size += refs.size();
+    batch.push_back(refs);
+    if (batch.size() == 4096) {
+      FERRY_RETURN_IF_ERROR(write(batch));
+      batch.clear();
     }
   }
-  refs_size += buf.size();
+  FERRY_RETURN_IF_ERROR(write(batch));
   const uint64_t index_offset = body_.size() + kCachePadding + refs_size;
   std::string header;
   header.append(kMagic, 8);
@@ -428,7 +431,7 @@ Status SubdirIndex::SerializeIndexTo(
   PutU64(&footer, index_offset);
   PutU64(&footer, file_size);
   footer.append(kTrailer, 8);
-  return write({buf, header, dir, footer});
+  return write({header, dir, footer});
 }
 
 namespace {

@@ -111,6 +111,13 @@ class SubdirIndex {
     std::string_view json;
     uint32_t crc;  // RecordCrc(filename, json)
   };
+  // A record reference as laid out in a cache file's refs table (docs/formats/repodata-cache.md):
+  // file name and text offsets/lengths into the body and the record's crc, little-endian. Names
+  // of an index made from JSON keep their references in this form, so writing the cache file
+  // hands them to the writer as they are.
+  struct Ref {
+    unsigned char bytes[28];
+  };
   SubdirIndex() = default;
 
   struct Block {  // a name's record references in a cache file, read on demand
@@ -130,7 +137,7 @@ class SubdirIndex {
   std::string_view body_;  // the repodata document
   std::shared_ptr<const void> owner_;  // keeps the document (a string or a mapping) alive
   const char* end_ = nullptr;  // end of readable bytes (for simdjson's padding)
-  std::unordered_map<std::string_view, std::vector<Raw>> by_name_;  // from JSON
+  std::unordered_map<std::string_view, std::vector<Ref>> by_name_;  // from JSON
   std::unordered_map<std::string_view, Block> blocks_;             // from a cache file
   size_t record_count_ = 0;
   Reloader reloader_;
@@ -161,7 +168,7 @@ class SubdirIndex::Builder {
   std::unique_ptr<SubdirIndex> idx_;
   std::unique_ptr<RepodataScanner> scanner_;
   std::string_view last_name_;
-  std::vector<SubdirIndex::Raw>* last_list_ = nullptr;
+  std::vector<SubdirIndex::Ref>* last_list_ = nullptr;
 };
 
 // Parses one repodata record (a JSON object's text, readable with simdjson padding after it).
