@@ -140,7 +140,8 @@ Status WritePieces(int fd, const std::string& path, const std::vector<std::strin
 // fsync (the cache is verified when read: size, footer, CRC-32Cs; see
 // docs/formats/repodata-cache.md), removed if not published. A download streams the (decoded)
 // repodata body straight into it, so the document exists once, in the page cache: the index is
-// built over a mapping of the file and only the index is appended.
+// built over a mapping of the file (by a StreamIndexer while the body arrives) and only the index
+// is appended.
 class CacheWriter {
  public:
   static Result<std::unique_ptr<CacheWriter>> Create(FileSystem& fs, const std::string& path) {

@@ -1,10 +1,12 @@
 #include "resolver/index/channel_loader.h"
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 
 #include <catch2/catch.hpp>
 #include <map>
@@ -406,4 +408,33 @@ TEST_CASE("channel loader: a cache finished in the background is complete once t
   REQUIRE(idx.ok());
   CHECK(warm.from_parsed_cache);
   CHECK((*idx)->Records("lib", NullReporter()).at(0).version.ToString() == "1.0");
+}
+
+TEST_CASE("channel loader: without address space for indexing during the download, it indexes after") {
+  // The streaming indexer maps the cache file with 64 GiB of room to grow; under a smaller
+  // RLIMIT_AS that mapping fails and the body is indexed once it is complete. In a child process,
+  // so the limit does not stay.
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    struct rlimit limit{uint64_t{16} << 30, uint64_t{16} << 30};
+    if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(10);
+    PosixFileSystem fs;
+    ConditionalHttp http;
+    http.files["http://127.0.0.1:1/ch/linux-64/repodata.json"] = {
+        "{\"packages\":{" + Rec("lib", "1.0") + "," + Rec("app", "2.0") + "}}", "\"as\""};
+    std::string cache = TempDir();
+    auto idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, cache, NullReporter());
+    if (!idx.ok() || http.streamed != 1) ::_exit(11);
+    if ((*idx)->Records("app", NullReporter()).size() != 1) ::_exit(12);
+    LoadStats warm;
+    idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, cache, NullReporter(), &warm);
+    if (!idx.ok() || !warm.from_parsed_cache) ::_exit(13);
+    if ((*idx)->Records("lib", NullReporter()).size() != 1) ::_exit(14);
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
