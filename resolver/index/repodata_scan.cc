@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdint>
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -324,6 +325,7 @@ Status RepodataScanner::FinishRecord(uint64_t end) {
     if (d[p] == '\\' || key_escaped_) return skip("escaped name or file");
     if (p == start) return skip("missing 'name'");
     const std::string_view json(d + skip_.start, end - skip_.start);
+    if (json.size() > UINT32_MAX) return skip("larger than 4 GiB");
     records_.push_back(ScannedRecord{key_off_, key_len_, skip_.start,
                                      static_cast<uint32_t>(json.size()), start,
                                      static_cast<uint32_t>(p - start), 0});
@@ -356,7 +358,10 @@ Status RepodataScanner::Value(uint64_t at, char c) {
                         c == '{' ? Expect::kKeyOrEnd : Expect::kValueOrEnd});
       return Status::Ok();
     }
+    std::vector<uint64_t> name_keys = std::move(skip_.name_keys);  // keeps its capacity
+    name_keys.clear();
     skip_ = Skip();
+    skip_.name_keys = std::move(name_keys);
     skip_.active = true;
     skip_.record = record && c == '{';
     skip_.start = skip_.pos = at;
@@ -419,6 +424,7 @@ Status RepodataScanner::Scan(size_t end, bool final) {
           return Status::Ok();  // wait for the rest of the key
         }
         const uint64_t off = pos_ + 1;
+        if (p - off > UINT32_MAX) return Syntax(off, "a key longer than 4 GiB");
         const uint32_t len = static_cast<uint32_t>(p - off);
         if (top.frame == Frame::kRootObject) {
           last_key_off_ = off;

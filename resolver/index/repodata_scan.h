@@ -33,7 +33,7 @@ struct ScannedRecord {
 struct SkippedRecord {
   std::string filename;
   std::string reason;  // "not an object", "missing 'name'", "'name' is not a string",
-                       // "escaped name or file"
+                       // "escaped name or file", "larger than 4 GiB"
 };
 
 // CRC-32C (Castagnoli; SSE4.2 when the CPU has it). Chainable: Crc32c(Crc32c(0, a), b) is the
