@@ -17,7 +17,8 @@
 #
 # Measurements (/usr/bin/time: wall, user+sys CPU, peak RSS), each a median of RUNS:
 #   ferry cold  empty FERRY_HOME every run: download repodata.json (both subdirs in parallel),
-#               index it, write the parsed cache, solve, write the lock.
+#               index it while it downloads, write the parsed cache (while solving), solve,
+#               write the lock.
 #   ferry warm  FERRY_HOME from a previous run: conditional GET (304) + parsed cache + solve.
 #   rattler     simpleSolve; rattler-wasm keeps no cache between runs, so every run downloads and
 #               parses: its one figure is the peer for both ferry columns.

@@ -19,7 +19,7 @@ build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 specs_targets="conda_version_fuzz conda_version_spec_fuzz match_spec_fuzz pep440_version_fuzz specifier_set_fuzz pep508_fuzz wheel_fuzz"
 # Every parser of untrusted bytes has a target: specs, flow files, inputs, lock files, S3 XML.
-targets=${FUZZ_TARGETS:-"$specs_targets flow_reader_fuzz inputs_fuzz lock_file_fuzz xml_fuzz"}
+targets=${FUZZ_TARGETS:-"$specs_targets flow_reader_fuzz inputs_fuzz lock_file_fuzz xml_fuzz repodata_scan_fuzz"}
 
 bin="$build/src"
 if [[ ! -f "$build/build.ninja" ]]; then
@@ -74,6 +74,7 @@ seed pep508_fuzz "requests[security,tests] >= 2.8.1, == 2.8.* ; python_version <
   "pip @ https://x/y.zip ; os_name == 'nt' or extra == 'a'" "a; (os_name=='a' or os_name=='b') and os_name=='c'"
 seed wheel_fuzz "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" \
   "six-1.16.0-py2.py3-none-any.whl" "python-dateutil-2.8.2.tar.gz" "foo-1.0-1abc-py3-none-any.whl"
+seed repodata_scan_fuzz $'\x03\x11{"info":{"subdir":"linux-64"},"packages":{"a-1.0-0.tar.bz2":{"depends":["name",{"name":"x"}],"name":"a"},"s":"str","ns":{"name":3},"e\\n":{"name":"x"}},"packages.conda":{"b.conda":{ "name" : "b" }},"removed":["z"]}'
 
 mkdir -p "$build/fuzz-artifacts"
 # Runs one target; its result is written to fuzz-artifacts/<t>.status. Targets run

@@ -182,6 +182,32 @@ uint64_t BitsUpTo(int b) { return b == 63 ? ~uint64_t{0} : (uint64_t{2} << b) - 
 
 bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
+// A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool IsNumber(std::string_view t) {
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t from = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < t.size() && t[i] == '-') ++i;
+  if (i < t.size() && t[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == t.size();
+}
+
 }  // namespace
 
 uint32_t Crc32c(uint32_t crc, std::string_view s) {
@@ -279,7 +305,7 @@ Result<bool> RepodataScanner::RunSkip(size_t end, bool final) {
       const char c = w[b];
       if (c == '{' || c == '[') {
         if (s.depth >= 64) {
-          return Syntax(s.pos + b, "values nested more than 64 deep in a record");
+          return Syntax(s.pos + b, "values nested more than 64 deep");
         }
         s.stack = (s.stack << 1) | (c == '{' ? 1 : 0);
         ++s.depth;
@@ -476,7 +502,7 @@ Status RepodataScanner::Scan(size_t end, bool final) {
           if (p >= end && !final) return Status::Ok();
           const std::string_view lit(d + pos_, p - pos_);
           if ((c == 't' && lit != "true") || (c == 'f' && lit != "false") ||
-              (c == 'n' && lit != "null")) {
+              (c == 'n' && lit != "null") || ((c == '-' || (c >= '0' && c <= '9')) && !IsNumber(lit))) {
             return Syntax(pos_, "invalid literal '" + std::string(lit.substr(0, 16)) + "'");
           }
         }

@@ -3,10 +3,11 @@
 // index is ready almost as soon as the last byte is.
 //
 // What it checks: the document is one JSON object; at depths 0-2 (the root, its values, and the
-// entries of `packages` / `packages.conda`) the grammar is checked token by token; deeper values
-// (the records' fields) are skipped with a SIMD bracket/string scanner that checks strings end and
-// brackets match. A record's own fields are parsed and validated later, when its name is asked
-// for (SubdirIndex::Records). Per record it finds the file name (the key), the object's text,
+// entries of `packages` / `packages.conda`) the structure is checked token by token (keys,
+// colons, commas, brackets, literals and numbers; not the characters inside strings); deeper
+// values (the records' fields) are skipped with a SIMD bracket/string scanner that checks only
+// that strings end and brackets match, up to 64 levels. A record's own fields are parsed and
+// validated later, when its name is asked for (SubdirIndex::Records). Per record it finds the file name (the key), the object's text,
 // the value of its top-level "name" field, and a CRC-32C of file name + text.
 #pragma once
 

@@ -1033,6 +1033,13 @@ TEST_CASE("repodata scan: invalid documents are errors", "[scan]") {
       "{\"a\" x:1}",
       "{\"info\":{\"subdir\":\"x\"]}",
       "{\"info\":[1,2}",
+      "{\"info\":1.2.3}",  // numbers at depths 0-2 are JSON numbers
+      "{\"info\":01}",
+      "{\"info\":-}",
+      "{\"info\":--1}",
+      "{\"info\":1e}",
+      "{\"info\":1.}",
+      "{\"repodata_version\":1x}",
       "{\"removed\":[\"a\" \"b\"]}",
       "{\"packages\":{\"a\":{\"name\":\"a\"}}",  // root not closed
   };
