@@ -247,6 +247,9 @@ class StreamIndexer {
   ~StreamIndexer() { Stop(); }
   // The writer has appended: the file now holds `written` bytes of the body.
   void Advance(uint64_t written) {
+    // Wakes the thread once per step, not per chunk (a wake-up is a context switch).
+    if (written < signalled_ + kStep) return;
+    signalled_ = written;
     {
       std::lock_guard<std::mutex> lock(mu_);
       written_ = written;
@@ -274,7 +277,7 @@ class StreamIndexer {
       uint64_t target;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || written_ >= fed + kStep; });
+        cv_.wait(lock, [&] { return stop_ || written_ > fed; });
         if (stop_) return;
         target = std::min(written_, kReserve);
       }
@@ -290,12 +293,13 @@ class StreamIndexer {
     cv_.notify_one();
     if (thread_.joinable()) thread_.join();
   }
-  static constexpr uint64_t kStep = 256 * 1024;  // scan in steps of at least this many bytes
+  static constexpr uint64_t kStep = 512 * 1024;  // scan in steps of at least this many bytes
   std::shared_ptr<MappedFile> map_;
   SubdirIndex::Builder builder_;
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t written_ = 0;
+  uint64_t signalled_ = 0;  // the writer's side: `written` at the last wake-up
   bool stop_ = false;
   std::thread thread_;
 };

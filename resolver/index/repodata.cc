@@ -262,12 +262,10 @@ SubdirIndex::Builder::~Builder() = default;
 void SubdirIndex::Builder::Take() {
   auto& records = scanner_->records();
   for (const ScannedRecord& r : records) {
-    std::string_view name(doc_ + r.name_off, r.name_len);
     // Records are usually grouped by name (keys sorted by file name): reuse the last name's
     // list instead of hashing (map values keep their address when the map grows).
-    if (name != last_name_ || !last_list_) {
-      last_list_ = &idx_->by_name_[name];
-      last_name_ = name;
+    if (!r.same_name || !last_list_) {
+      last_list_ = &idx_->by_name_[std::string_view(doc_ + r.name_off, r.name_len)];
     }
     Ref ref;
     unsigned char* b = ref.bytes;

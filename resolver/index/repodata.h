@@ -167,7 +167,6 @@ class SubdirIndex::Builder {
   size_t fed_ = 0;
   std::unique_ptr<SubdirIndex> idx_;
   std::unique_ptr<RepodataScanner> scanner_;
-  std::string_view last_name_;
   std::vector<SubdirIndex::Ref>* last_list_ = nullptr;
 };
 

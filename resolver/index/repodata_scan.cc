@@ -352,9 +352,11 @@ Status RepodataScanner::FinishRecord(uint64_t end) {
     if (p == start) return skip("missing 'name'");
     const std::string_view json(d + skip_.start, end - skip_.start);
     if (json.size() > UINT32_MAX) return skip("larger than 4 GiB");
+    const std::string_view name(d + start, p - start);
     records_.push_back(ScannedRecord{key_off_, key_len_, skip_.start,
                                      static_cast<uint32_t>(json.size()), start,
-                                     static_cast<uint32_t>(p - start), 0});
+                                     static_cast<uint32_t>(name.size()), 0, name == prev_name_});
+    prev_name_ = name;
     return Status::Ok();
   }
   return skip("missing 'name'");

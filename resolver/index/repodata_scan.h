@@ -29,6 +29,8 @@ struct ScannedRecord {
   uint64_t name_off;  // the string value of its top-level "name" field, no quotes
   uint32_t name_len;
   uint32_t crc;  // RecordCrc(file name, text)
+  bool same_name;  // its name equals the previous record's (records of a name usually follow
+                   // each other: lets a consumer skip a lookup)
 };
 
 struct SkippedRecord {
@@ -117,6 +119,7 @@ class RepodataScanner {
   uint32_t last_key_len_ = 0;
   Status error_;
   std::vector<ScannedRecord> records_;
+  std::string_view prev_name_;  // of the last record found
   std::vector<SkippedRecord> skipped_;
 };
 
