@@ -174,6 +174,7 @@ class CacheWriter {
     }
   }
   Status Append(const std::vector<std::string_view>& pieces) {
+    FERRY_RETURN_IF_ERROR(Flush());
     Status s = WritePieces(fd_, tmp_, pieces, &iov_);
     if (!s.ok()) {
       failed_ = true;
@@ -182,8 +183,29 @@ class CacheWriter {
     for (std::string_view p : pieces) size_ += p.size();
     return s;
   }
+  // Appends through a 1 MiB buffer: a download hands over 16 KiB chunks, and one write(2) per
+  // chunk costs more than copying them. Bytes reach the file (and size()) when the buffer fills,
+  // and before anything else is done with the file.
+  Status AppendBuffered(std::string_view chunk) {
+    if (buf_.size() + chunk.size() > kBuffer) FERRY_RETURN_IF_ERROR(Flush());
+    if (chunk.size() >= kBuffer) return Append(chunk);
+    if (buf_.capacity() < kBuffer) buf_.reserve(kBuffer);
+    buf_.append(chunk);
+    return Status::Ok();
+  }
+  Status Flush() {
+    if (buf_.empty()) return Status::Ok();
+    Status s = WritePieces(fd_, tmp_, {buf_}, &iov_);
+    if (!s.ok()) {
+      failed_ = true;
+      return s;
+    }
+    size_ += buf_.size();
+    buf_.clear();
+    return s;
+  }
   int fd() const { return fd_; }
-  uint64_t size() const { return size_; }
+  uint64_t size() const { return size_; }  // bytes in the file
   // A write failed (disk full, I/O error).
   bool failed() const { return failed_; }
   Status Append(std::string_view piece) { return Append(std::vector<std::string_view>{piece}); }
@@ -193,11 +215,13 @@ class CacheWriter {
       return Status::User("truncate " + tmp_ + ": " + std::strerror(errno));
     }
     size_ = 0;
+    buf_.clear();
     return Status::Ok();
   }
   // Ends the body (the whole file so far): appends the 64 zero bytes of padding that follow it
   // in a cache file. Returns the body's size.
   Result<uint64_t> EndBody() {
+    FERRY_RETURN_IF_ERROR(Flush());
     const uint64_t size = size_;
     static const std::string padding(kPadding, '\0');
     FERRY_RETURN_IF_ERROR(Append(padding));
@@ -212,6 +236,7 @@ class CacheWriter {
   }
   static constexpr size_t kPadding = 64;
   Status Publish() {
+    FERRY_RETURN_IF_ERROR(Flush());
     int fd = fd_;
     fd_ = -1;
     if (::close(fd) != 0) return Status::User("close " + tmp_ + ": " + std::strerror(errno));
@@ -230,6 +255,8 @@ class CacheWriter {
   bool published_ = false;
   bool failed_ = false;
   uint64_t size_ = 0;
+  static constexpr size_t kBuffer = 1 << 20;
+  std::string buf_;
   std::vector<struct iovec> iov_;
 };
 
@@ -457,7 +484,7 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
           w = std::move(created).value();
           indexer = StreamIndexer::Start(*w, stream_origin);
           req.sink = [&](std::string_view chunk) -> Status {
-            FERRY_RETURN_IF_ERROR(zst ? zstd.Feed(chunk, *w, what) : w->Append(chunk));
+            FERRY_RETURN_IF_ERROR(zst ? zstd.Feed(chunk, *w, what) : w->AppendBuffered(chunk));
             if (indexer) indexer->Advance(w->size());
             return Status::Ok();
           };
@@ -473,6 +500,10 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
         }
       }
       auto r = http.Send(req);
+      if (r.ok() && w) {
+        Status flushed = w->Flush();  // the last buffered bytes
+        if (!flushed.ok()) r = flushed;
+      }
       if (!r.ok() && w && w->failed()) {
         // The disk, not the data: download again into memory, without a cache.
         reporter.Warn("could not write the repodata cache: " + r.status().message());
