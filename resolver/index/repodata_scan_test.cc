@@ -1,15 +1,16 @@
 // Tests of the incremental repodata.json scanner (RepodataScanner) and Crc32c.
 //
 // The main test is differential: seeded random repodata-like documents are scanned with both
-// kernels, in one go and fed in random chunks, and compared with a reference written here on
-// simdjson On-Demand that implements the scanner's contract (see ReferenceScan). Documents live
+// kernels, in one go and fed in random chunks, and compared with a reference on simdjson
+// On-Demand that implements the scanner's contract (ReferenceScan in
+// tests/support/repodata_reference.h, shared with the fuzz target). Documents live
 // in a buffer followed by a PROT_NONE page, and the bytes not yet fed are filled with poison
 // (and ASan-poisoned in sanitizer builds), so reading past `available` or past the end is caught.
 #include "resolver/index/repodata_scan.h"
 
+#include "tests/support/repodata_reference.h"
+
 #include <simdjson.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -19,20 +20,9 @@
 #include <string_view>
 #include <vector>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FERRY_SCAN_TEST_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define FERRY_SCAN_TEST_ASAN 1
-#endif
-#ifdef FERRY_SCAN_TEST_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-
 using namespace ferry;
 using namespace ferry::resolver;
+using namespace ferry::resolver::scan_testing;
 using Kernel = RepodataScanner::Kernel;
 
 namespace {
@@ -54,243 +44,7 @@ const char* KernelName(Kernel k) {
   return "?";
 }
 
-namespace od = simdjson::ondemand;
-
 bool IsWs(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
-
-// The raw text of a JSON string whose opening quote is just before `p` (up to the closing quote).
-std::string_view RawString(const char* p, const char* end) {
-  const char* q = p;
-  while (q < end && *q != '"') q += *q == '\\' ? 2 : 1;
-  return std::string_view(p, static_cast<size_t>(std::min(q, end) - p));
-}
-
-// The scanner's limit: values may nest 64 deep inside a record (the root, `packages` and the
-// record are 3 levels), and as deep elsewhere.
-constexpr int kMaxDepth = 66;
-
-// The deepest bracket nesting of a valid JSON document (the root object is 1).
-int MaxDepth(std::string_view doc) {
-  int depth = 0;
-  int max = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < doc.size(); ++i) {
-    char c = doc[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      max = std::max(max, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return max;
-}
-
-struct Outcome {
-  bool ok = true;
-  std::string error;
-  std::vector<ScannedRecord> records;
-  std::vector<SkippedRecord> skipped;
-};
-
-// The scanner's contract on a valid JSON document, by simdjson On-Demand. Errors it can
-// predict exactly ("'packages' is not an object") are in `error`; for others (not JSON, root is
-// not an object) `error` starts with "*".
-Outcome ReferenceScan(std::string_view doc) {
-  Outcome out;
-  auto fail = [&out](std::string what) {
-    out.ok = false;
-    out.error = std::move(what);
-    return out;
-  };
-  simdjson::padded_string padded(doc);
-  const char* base = padded.data();
-  const char* end = base + doc.size();
-  simdjson::dom::parser validator;  // On-Demand does not check all of the document
-  simdjson::dom::element ignored;
-  if (validator.parse(padded).get(ignored)) return fail("*not JSON");
-  if (MaxDepth(doc) > kMaxDepth) return fail("*nested too deep");
-  od::parser parser;
-  od::parser rec_parser;
-  od::document d;
-  if (parser.iterate(padded).get(d)) return fail("*iterate");
-  od::object root;
-  if (d.get_object().get(root)) return fail("*root is not an object");
-  for (auto field : root) {
-    od::raw_json_string k;
-    if (field.key().get(k)) return fail("*key");
-    std::string_view key = RawString(reinterpret_cast<const char*>(k.raw()), end);
-    if (key != "packages" && key != "packages.conda") continue;
-    od::object pkgs;
-    if (field.value().get_object().get(pkgs)) {
-      return fail("'" + std::string(key) + "' is not an object");
-    }
-    for (auto entry : pkgs) {
-      od::raw_json_string ek;
-      if (entry.key().get(ek)) return fail("*entry key");
-      const char* fp = reinterpret_cast<const char*>(ek.raw());
-      std::string_view fn = RawString(fp, end);
-      od::value v;
-      od::json_type type;
-      if (entry.value().get(v) || v.type().get(type)) return fail("*entry value");
-      if (type != od::json_type::object) {
-        out.skipped.push_back({std::string(fn), "not an object"});
-        continue;
-      }
-      od::object rec;
-      std::string_view raw;
-      if (v.get_object().get(rec) || rec.raw_json().get(raw)) return fail("*record");
-      while (!raw.empty() && IsWs(raw.back())) raw.remove_suffix(1);
-      // The record's own top-level fields, by a second parser on a copy of its text.
-      simdjson::padded_string rec_padded(raw);
-      const char* rbase = rec_padded.data();
-      const char* rend = rbase + raw.size();
-      od::document rd;
-      od::object ro;
-      if (rec_parser.iterate(rec_padded).get(rd) || rd.get_object().get(ro)) return fail("*rec");
-      bool found = false;
-      bool is_string = false;
-      std::string_view name;
-      for (auto f : ro) {
-        od::raw_json_string fk;
-        if (f.key().get(fk)) return fail("*rec key");
-        if (RawString(reinterpret_cast<const char*>(fk.raw()), rend) != "name") continue;
-        found = true;
-        od::value nv;
-        od::json_type nt;
-        if (f.value().get(nv) || nv.type().get(nt)) return fail("*name value");
-        if (nt == od::json_type::string) {
-          is_string = true;
-          od::raw_json_string rn;
-          if (nv.get_raw_json_string().get(rn)) return fail("*name string");
-          name = RawString(reinterpret_cast<const char*>(rn.raw()), rend);
-        }
-        break;
-      }
-      const char* reason = nullptr;
-      if (!found) {
-        reason = "missing 'name'";
-      } else if (!is_string) {
-        reason = "'name' is not a string";
-      } else if (name.find('\\') != std::string_view::npos ||
-                 fn.find('\\') != std::string_view::npos) {
-        reason = "escaped name or file";
-      } else if (name.empty()) {
-        reason = "missing 'name'";
-      }
-      if (reason) {
-        out.skipped.push_back({std::string(fn), reason});
-        continue;
-      }
-      ScannedRecord r{};
-      r.fn_off = static_cast<uint64_t>(fp - base);
-      r.fn_len = static_cast<uint32_t>(fn.size());
-      r.json_off = static_cast<uint64_t>(raw.data() - base);
-      r.json_len = static_cast<uint32_t>(raw.size());
-      r.name_off = r.json_off + static_cast<uint64_t>(name.data() - rbase);
-      r.name_len = static_cast<uint32_t>(name.size());
-      r.crc = RecordCrc(fn, raw);
-      out.records.push_back(r);
-    }
-  }
-  return out;
-}
-
-// Describes the first difference between two outcomes ("" if the same). Records are compared
-// field by field, skipped records by file name and reason.
-std::string Diff(const Outcome& a, const Outcome& b, std::string_view doc) {
-  if (a.ok != b.ok || a.error != b.error) {
-    return "status: [" + (a.ok ? std::string("ok") : a.error) + "] vs [" +
-           (b.ok ? std::string("ok") : b.error) + "]";
-  }
-  auto show = [doc](const ScannedRecord& r) {
-    auto piece = [doc](uint64_t off, uint32_t len) {
-      if (off > doc.size() || len > doc.size() - off) return std::string("<out of range>");
-      std::string s(doc.substr(off, std::min<uint32_t>(len, 60)));
-      return s;
-    };
-    return "{fn " + std::to_string(r.fn_off) + "+" + std::to_string(r.fn_len) + " '" +
-           piece(r.fn_off, r.fn_len) + "', json " + std::to_string(r.json_off) + "+" +
-           std::to_string(r.json_len) + " '" + piece(r.json_off, r.json_len) + "', name " +
-           std::to_string(r.name_off) + "+" + std::to_string(r.name_len) + " '" +
-           piece(r.name_off, r.name_len) + "', crc " + std::to_string(r.crc) + "}";
-  };
-  for (size_t i = 0; i < std::max(a.records.size(), b.records.size()); ++i) {
-    if (i >= a.records.size())
-      return "extra record #" + std::to_string(i) + " " + show(b.records[i]);
-    if (i >= b.records.size())
-      return "missing record #" + std::to_string(i) + " " + show(a.records[i]);
-    const ScannedRecord& x = a.records[i];
-    const ScannedRecord& y = b.records[i];
-    if (x.fn_off != y.fn_off || x.fn_len != y.fn_len || x.json_off != y.json_off ||
-        x.json_len != y.json_len || x.name_off != y.name_off || x.name_len != y.name_len ||
-        x.crc != y.crc) {
-      return "record #" + std::to_string(i) + ": " + show(x) + " vs " + show(y);
-    }
-  }
-  for (size_t i = 0; i < std::max(a.skipped.size(), b.skipped.size()); ++i) {
-    auto one = [](const std::vector<SkippedRecord>& v, size_t i) {
-      return i < v.size() ? "'" + v[i].filename + "': " + v[i].reason : std::string("<none>");
-    };
-    if (i >= a.skipped.size() || i >= b.skipped.size() ||
-        a.skipped[i].filename != b.skipped[i].filename ||
-        a.skipped[i].reason != b.skipped[i].reason) {
-      return "skipped #" + std::to_string(i) + ": " + one(a.skipped, i) + " vs " +
-             one(b.skipped, i);
-    }
-  }
-  return "";
-}
-
-// A writable buffer of `size` bytes that ends right before a PROT_NONE page. Until Reveal()
-// makes them part of the document, bytes are poison: they hold quotes, backslashes and closing
-// brackets (so a scanner that looks at them goes wrong) and, under ASan, are poisoned.
-class GuardedDoc {
- public:
-  explicit GuardedDoc(std::string_view doc) : doc_(doc) {
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    const size_t rounded = (doc.size() + page - 1) / page * page;
-    map_len_ = rounded + page;
-    void* m = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    REQUIRE(m != MAP_FAILED);
-    base_ = static_cast<char*>(m);
-    REQUIRE(mprotect(base_ + rounded, page, PROT_NONE) == 0);
-    data_ = base_ + rounded - doc.size();
-    static constexpr char kPoison[] = "\"}]\\\"}\\]}";
-    for (size_t i = 0; i < doc.size(); ++i) data_[i] = kPoison[i % (sizeof(kPoison) - 1)];
-#ifdef FERRY_SCAN_TEST_ASAN
-    ASAN_POISON_MEMORY_REGION(data_, doc.size());
-#endif
-  }
-  ~GuardedDoc() { munmap(base_, map_len_); }
-  GuardedDoc(const GuardedDoc&) = delete;
-  GuardedDoc& operator=(const GuardedDoc&) = delete;
-
-  const char* data() const { return data_; }
-  // Makes doc[0, n) readable (n never decreases).
-  void Reveal(size_t n) {
-    if (n <= revealed_) return;
-#ifdef FERRY_SCAN_TEST_ASAN
-    ASAN_UNPOISON_MEMORY_REGION(data_ + revealed_, n - revealed_);
-#endif
-    std::memcpy(data_ + revealed_, doc_.data() + revealed_, n - revealed_);
-    revealed_ = n;
-  }
-
- private:
-  std::string_view doc_;
-  char* base_ = nullptr;
-  char* data_ = nullptr;
-  size_t map_len_ = 0;
-  size_t revealed_ = 0;
-};
 
 struct Feeding {
   Kernel kernel = Kernel::kAuto;
