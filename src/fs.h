@@ -17,6 +17,7 @@ struct FileInfo {
   bool is_symlink = false;
   uint64_t size = 0;
   int64_t mtime_sec = 0;
+  int64_t mtime_nsec = 0;  // the nanoseconds within mtime_sec (0 where the system has none)
 };
 
 class FileSystem {

@@ -436,7 +436,8 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
       origin.file = "repodata.json.zst";
     }
     std::string key = CacheKey(base + origin.file, std::to_string(st->size),
-                               std::to_string(st->mtime_sec));
+                               std::to_string(st->mtime_sec) + "." +
+                                   std::to_string(st->mtime_nsec));
     if (auto idx = cached(key)) {
       stats->bytes = idx->record_count();
       return idx;

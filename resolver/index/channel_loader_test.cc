@@ -1,6 +1,8 @@
 #include "resolver/index/channel_loader.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -437,4 +439,33 @@ TEST_CASE("channel loader: without address space for indexing during the downloa
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("channel loader: a file:// repodata rewritten within the same second is not served stale") {
+  PosixFileSystem fs;
+  ConditionalHttp http;  // not used by file:// channels
+  const std::string ch = TempDir();
+  const std::string cache = TempDir();
+  const std::string file = ch + "/noarch/repodata.json";
+  REQUIRE(fs.CreateDirs(ch + "/noarch").ok());
+  // Same size, same second, other content: only the nanoseconds of the mtime tell them apart.
+  auto write = [&](const std::string& version, long nsec) {
+    REQUIRE(fs.WriteFileAtomic(file, "{\"packages\":{" + Rec("lib", version) + "}}").ok());
+    struct timespec times[2] = {{1700000000, nsec}, {1700000000, nsec}};
+    REQUIRE(::utimensat(AT_FDCWD, file.c_str(), times, 0) == 0);
+  };
+  write("1.0", 100);
+  auto idx = LoadSubdir("file://" + ch, "noarch", http, fs, cache, NullReporter());
+  REQUIRE(idx.ok());
+  CHECK((*idx)->Records("lib", NullReporter()).at(0).version.ToString() == "1.0");
+  write("2.0", 200);
+  LoadStats stats;
+  idx = LoadSubdir("file://" + ch, "noarch", http, fs, cache, NullReporter(), &stats);
+  REQUIRE(idx.ok());
+  CHECK_FALSE(stats.from_parsed_cache);
+  CHECK((*idx)->Records("lib", NullReporter()).at(0).version.ToString() == "2.0");
+  // Unchanged: from the cache.
+  idx = LoadSubdir("file://" + ch, "noarch", http, fs, cache, NullReporter(), &stats);
+  REQUIRE(idx.ok());
+  CHECK(stats.from_parsed_cache);
 }

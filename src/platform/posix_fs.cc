@@ -105,6 +105,7 @@ Result<FileInfo> PosixFileSystem::Stat(const std::string& path) {
   info.is_symlink = S_ISLNK(st.st_mode);
   info.size = static_cast<uint64_t>(st.st_size);
   info.mtime_sec = st.st_mtim.tv_sec;
+  info.mtime_nsec = st.st_mtim.tv_nsec;
   return info;
 }
 
