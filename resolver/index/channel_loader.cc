@@ -490,9 +490,11 @@ Result<std::unique_ptr<SubdirIndex>> Load(const std::string& channel_url,
             return Status::Ok();
           };
           req.on_restart = [&]() -> Status {
+            // What was scanned is gone: stop the indexer before the file shrinks under its
+            // mapping, and start over.
+            indexer.reset();
             zstd.Reset();
             FERRY_RETURN_IF_ERROR(w->Restart());
-            indexer.reset();  // what it scanned is gone: start over
             indexer = StreamIndexer::Start(*w, stream_origin);
             return Status::Ok();
           };

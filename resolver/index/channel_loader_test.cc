@@ -75,6 +75,8 @@ class ConditionalHttp : public HttpClient {
   };
   std::map<std::string, File> files;
   bool honour_conditional = true;
+  // A 200 body breaks off after this many bytes once (the client restarts the transfer).
+  size_t break_after = 0;
   std::vector<std::string> log;  // "GET url [inm]" -> status
   uint64_t body_bytes = 0;
   int streamed = 0;  // 200 bodies handed to a sink
@@ -95,6 +97,14 @@ class ConditionalHttp : public HttpClient {
       body_bytes += it->second.body.size();
       if (r.sink) {  // streamed in two pieces, as a real client would
         std::string_view b = it->second.body;
+        if (break_after > 0) {
+          REQUIRE(r.on_restart);
+          for (size_t at = 0; at < std::min(break_after, b.size()); at += 16384) {
+            REQUIRE(r.sink(b.substr(at, std::min<size_t>(16384, break_after - at))).ok());
+          }
+          break_after = 0;
+          REQUIRE(r.on_restart().ok());
+        }
         Status st = r.sink(b.substr(0, b.size() / 2));
         if (st.ok()) st = r.sink(b.substr(b.size() / 2));
         if (!st.ok()) return st;
@@ -468,4 +478,28 @@ TEST_CASE("channel loader: a file:// repodata rewritten within the same second i
   idx = LoadSubdir("file://" + ch, "noarch", http, fs, cache, NullReporter(), &stats);
   REQUIRE(idx.ok());
   CHECK(stats.from_parsed_cache);
+}
+
+TEST_CASE("channel loader: a download that restarts midway is indexed from the new bytes only") {
+  PosixFileSystem fs;
+  ConditionalHttp http;
+  // Big enough that the indexing thread is scanning when the transfer breaks off.
+  std::string body = "{\"packages\":{";
+  for (int n = 0; n < 20000; ++n) {
+    if (n > 0) body += ",";
+    body += Rec("pkg" + std::to_string(n % 500), std::to_string(n) + ".0");
+  }
+  body += "}}";
+  http.files["http://127.0.0.1:1/ch/linux-64/repodata.json"] = {body, "\"r\""};
+  http.break_after = body.size() * 2 / 3;
+  std::string cache = TempDir();
+  auto idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, cache, NullReporter());
+  REQUIRE(idx.ok());
+  CHECK((*idx)->record_count() == 20000);
+  CHECK((*idx)->Records("pkg7", NullReporter()).size() == 40);
+  LoadStats warm;
+  idx = LoadSubdir("http://127.0.0.1:1/ch", "linux-64", http, fs, cache, NullReporter(), &warm);
+  REQUIRE(idx.ok());
+  CHECK(warm.from_parsed_cache);
+  CHECK((*idx)->record_count() == 20000);
 }
