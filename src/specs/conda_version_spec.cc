@@ -49,17 +49,23 @@ Status CheckRegexLimits(std::string_view pattern) {
       }
     }
   }
-  // Reject the shapes that make backtracking regex engines exponential: a quantifier applied to
-  // a quantifier ("a**", "a+*") or to a group that already contains one ("(a+)*").
-  std::vector<bool> group_has_quant;  // one entry per open group
+  // Reject the shapes that make backtracking regex engines (std::regex) exponential: a
+  // quantifier applied to a quantifier ("a**", "a+*", "a*?*"), or to a group that already
+  // contains one ("(a+)*") or has alternatives ("(1|1)*"). And at most kMaxQuantifiers
+  // quantifiers in all: n characters split among k of them in sequence ("^.*.*.*x$") is
+  // ~n^(k-1) steps when the match fails.
+  constexpr int kMaxQuantifiers = 4;
+  int quantifiers = 0;
+  std::vector<bool> group_has_quant;  // one entry per open group: a quantifier or a '|' inside
   bool last_quant = false;            // previous token was a quantifier
+  bool last_lazy = false;             // ... made lazy by a '?' ("a*?" is still "a" repeated)
   bool last_group_quant = false;      // previous token closed a group containing a quantifier
   auto is_quant = [](char c) { return c == '*' || c == '+' || c == '?' || c == '{'; };
   for (size_t i = 0; i < pattern.size(); ++i) {
     char c = pattern[i];
     if (c == '\\') {  // escaped character: a plain atom
       ++i;
-      last_quant = last_group_quant = false;
+      last_quant = last_group_quant = last_lazy = false;
       continue;
     }
     if (c == '[') {  // character class: a plain atom
@@ -68,31 +74,39 @@ Status CheckRegexLimits(std::string_view pattern) {
       if (j < pattern.size() && pattern[j] == ']') ++j;
       while (j < pattern.size() && pattern[j] != ']') j += pattern[j] == '\\' ? 2 : 1;
       i = j;
-      last_quant = last_group_quant = false;
+      last_quant = last_group_quant = last_lazy = false;
       continue;
     }
     if (is_quant(c)) {
-      bool lazy = c == '?' && last_quant;
+      const bool lazy = c == '?' && last_quant && !last_lazy;
       if (!lazy && (last_quant || last_group_quant)) {
-        return Status::User("regex applies a quantifier to a repeated expression");
+        return Status::User(
+            "regex applies a quantifier to a repeated expression or a group with alternatives");
+      }
+      if (!lazy && ++quantifiers > kMaxQuantifiers) {
+        return Status::User("regex has more than " + std::to_string(kMaxQuantifiers) +
+                            " quantifiers");
       }
       if (c == '{') {
         while (i < pattern.size() && pattern[i] != '}') ++i;
       }
       for (size_t g = 0; g < group_has_quant.size(); ++g) group_has_quant[g] = true;
-      last_quant = !lazy;
+      last_quant = true;
+      last_lazy = lazy;
       last_group_quant = false;
       continue;
     }
     if (c == '(') {
       group_has_quant.push_back(false);
+    } else if (c == '|') {
+      for (size_t g = 0; g < group_has_quant.size(); ++g) group_has_quant[g] = true;
     } else if (c == ')') {
       last_group_quant = !group_has_quant.empty() && group_has_quant.back();
       if (!group_has_quant.empty()) group_has_quant.pop_back();
-      last_quant = false;
+      last_quant = last_lazy = false;
       continue;
     }
-    last_quant = last_group_quant = false;
+    last_quant = last_group_quant = last_lazy = false;
   }
   return Status::Ok();
 }

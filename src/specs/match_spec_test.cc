@@ -384,13 +384,23 @@ TEST_CASE("match spec comments, channels and regex limits") {
   CHECK_THAT(counted.status().message(), Catch::Contains("repetition count is too large"));
   CHECK(VersionSpec::Parse("^1\\.[0-9]{1,3}$").ok());
   // fuzzer regressions: catastrophic backtracking shapes are refused up front
-  for (const char* rx : {"^2***********.$", "^(a+)*$", "^(a*b?)+$", "^a{2}*$", "^(x|(y+))+$"}) {
+  for (const char* rx : {"^2***********.$", "^(a+)*$", "^(a*b?)+$", "^a{2}*$", "^(x|(y+))+$",
+                         "^.*?*?.?.*?*?.?.$", "^a+?+$", "^a*??$", "^(a*?)+$", "^(1|1)*x$",
+                         "^(.|1)+x$"}) {
     INFO(rx);
     auto r = VersionSpec::Parse(rx);
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.status().message(), Catch::Contains("quantifier"));
   }
   CHECK(VersionSpec::Parse("^1\\.2.*?$").ok());   // lazy quantifier is fine
+  // fuzzer regression: many quantifiers in sequence backtrack ~n^k steps on a failed match
+  for (const char* rx : {"^.*.*.*.*.*x$", "^.?.?.?.?.?.?x$", "^(.*)(.*)(.*)(.*)(.*)x$"}) {
+    INFO(rx);
+    auto r = VersionSpec::Parse(rx);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.status().message(), Catch::Contains("more than 4 quantifiers"));
+  }
+  CHECK(VersionSpec::Parse("^1\\.(2|3)\\.[0-9]+(\\.post1)?[a-z]?.*$").ok());  // 4 quantifiers
   CHECK(VersionSpec::Parse("^[+*]+(ab)?$").ok());  // quantifier chars inside a class
   // fuzzer regression: quotes that could not be re-quoted by ToString
   CHECK_FALSE(MatchSpec::Parse("*ut n 0:\":m'*m").ok());
